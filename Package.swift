@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "embcache",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "embcache", targets: ["embcache"]),
+        .library(name: "EmbCacheKit", targets: ["EmbCacheKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "EmbCacheKit",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "embcache",
+            dependencies: [
+                "EmbCacheKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "EmbCacheKitTests",
+            dependencies: ["EmbCacheKit"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["embcache"]
+        ),
+    ]
+)

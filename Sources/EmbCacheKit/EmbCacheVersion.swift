@@ -1,0 +1,3 @@
+public enum EmbCacheVersion {
+    public static let current = "0.1.0"
+}

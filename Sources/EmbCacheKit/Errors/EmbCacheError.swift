@@ -1,0 +1,98 @@
+/// Where a record came from: the input's name (`stdin` or a path) and its
+/// 1-based line number.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var source: String
+    public var line: Int
+
+    public init(source: String, line: Int) {
+        self.source = source
+        self.line = line
+    }
+
+    public var description: String { "\(source):\(line)" }
+}
+
+/// What is wrong with one input record. Never carries the record's text:
+/// texts may be private and must not reach logs.
+public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidUTF8(byteOffset: Int)
+    case invalidJSON(String)
+    case notAnObject
+    case missingField(String)
+    case fieldNotString(String, found: String)
+    case emptyText
+    case lineTooLong(limit: Int)
+    case fieldAlreadyPresent(String)
+    case notInCache
+    case rejectedByProvider(String)
+
+    public var description: String {
+        switch self {
+        case .invalidUTF8(let offset): "invalid UTF-8 at byte \(offset + 1) of the line"
+        case .invalidJSON(let why): "invalid JSON: \(why)"
+        case .notAnObject: "record is not a JSON object"
+        case .missingField(let path): "missing field \"\(path)\""
+        case .fieldNotString(let path, let found): "field \"\(path)\" is \(found), not a string"
+        case .emptyText: "empty text"
+        case .lineTooLong(let limit): "line longer than \(limit) bytes (see --max-line-bytes)"
+        case .fieldAlreadyPresent(let name):
+            "record already has a field \"\(name)\" (choose another with --output-field)"
+        case .notInCache: "not in the cache (--offline)"
+        case .rejectedByProvider(let why): "rejected by the provider: \(why)"
+        }
+    }
+}
+
+/// The engine's one error type: a case per stage, each with what a person
+/// needs to act on it. The executable maps cases to exit statuses.
+public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
+    /// Flags or arguments that cannot work together.
+    case usage(String)
+    /// A record that cannot be embedded, with its place in the input.
+    case input(SourceLocation, InputProblem)
+    /// An input file that cannot be opened or read.
+    case inputFile(path: String, errno: Int32)
+    /// SQLite failed: its result code, its message and the SQL, never the
+    /// bound values.
+    case store(path: String, code: Int32, message: String, sql: String?)
+    /// A cache file that cannot serve this run: not SQLite, or holding
+    /// another model's or another dimension's vectors.
+    case unusableCache(path: String, reason: String)
+    /// The configuration cannot work: no provider for a model, a bad cache
+    /// directory.
+    case configuration(String)
+    /// The provider failed after whatever retries it makes.
+    case provider(name: String, message: String)
+    /// Writing the output failed.
+    case output(path: String, errno: Int32)
+    /// The reader of stdout went away (`embcache … | head`): not a failure.
+    case brokenPipe
+    /// SIGINT or SIGTERM arrived; what was computed is committed.
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case .usage(let message): message
+        case .input(let location, let problem): "\(location): \(problem)"
+        case .inputFile(let path, let code): "\(path): \(systemMessage(code))"
+        case .store(let path, let code, let message, let sql):
+            "cache \(path): \(message) (sqlite code \(code))" + (sql.map { " in: \($0)" } ?? "")
+        case .unusableCache(let path, let reason): "cache \(path): \(reason)"
+        case .configuration(let message): message
+        case .provider(let name, let message): "provider \(name): \(message)"
+        case .output(let path, let code): "\(path): \(systemMessage(code))"
+        case .brokenPipe: "broken pipe"
+        case .interrupted: "interrupted"
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func systemMessage(_ code: Int32) -> String {
+    String(cString: strerror(code)).lowercased()
+}

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Buffered writes to a descriptor. A reader that went away (EPIPE) is
+/// `.brokenPipe`, which the executable treats as a quiet success.
+public final class ByteSink {
+    public let fd: Int32
+    public let name: String
+    private var buffer: [UInt8] = []
+    private let capacity: Int
+
+    public init(fd: Int32, name: String, capacity: Int = 1 << 20) {
+        self.fd = fd
+        self.name = name
+        self.capacity = capacity
+        buffer.reserveCapacity(capacity)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        if buffer.count + bytes.count > capacity { try flush() }
+        if bytes.count >= capacity { return try writeThrough(bytes) }
+        buffer.append(contentsOf: bytes)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if buffer.count + bytes.count > capacity { try flush() }
+        if bytes.count >= capacity { return try writeThrough(bytes) }
+        buffer.append(contentsOf: bytes)
+    }
+
+    public func flush() throws {
+        guard !buffer.isEmpty else { return }
+        let pending = buffer
+        buffer.removeAll(keepingCapacity: true)
+        try writeThrough(pending)
+    }
+
+    private func writeThrough(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeThrough($0) }
+    }
+
+    private func writeThrough(_ bytes: UnsafeRawBufferPointer) throws {
+        do throws(FileDescriptorIO.Failure) {
+            try FileDescriptorIO.writeAll(fd, bytes)
+        } catch .system(let code) {
+            throw code == EPIPE ? EmbCacheError.brokenPipe : EmbCacheError.output(path: name, errno: code)
+        } catch {
+            throw EmbCacheError.interrupted
+        }
+    }
+}

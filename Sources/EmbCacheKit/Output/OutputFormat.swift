@@ -1,0 +1,68 @@
+/// What the output looks like (`--format`).
+public enum OutputFormat: String, Sendable, CaseIterable {
+    /// Each input record with the vector added as an array of numbers.
+    case jsonl
+    /// Each input record with the vector added as base64 of little-endian
+    /// float32 (OpenAI's `encoding_format=base64`).
+    case base64
+    /// Raw little-endian rows, n × d, nothing else.
+    case f32
+    /// A NumPy .npy file of shape (n, d).
+    case npy
+
+    /// `raw` is another name of `f32`.
+    public init?(name: String) {
+        if name == "raw" {
+            self = .f32
+        } else {
+            self.init(rawValue: name)
+        }
+    }
+
+    /// Binary formats have rows, not records.
+    public var isMatrix: Bool { self == .f32 || self == .npy }
+}
+
+/// The element type of f32 and npy output (`--dtype`).
+public enum OutputDType: String, Sendable, CaseIterable {
+    case float32
+    case float64
+
+    var byteCount: Int { self == .float32 ? 4 : 8 }
+    var npyDescriptor: String { self == .float32 ? "<f4" : "<f8" }
+}
+
+/// One record ready to be written: its input bytes, and its vector (nil
+/// when `--on-error null` stands in for a record that has none).
+public struct OutputRow: Sendable {
+    public var bytes: [UInt8]
+    public var isEmptyObject: Bool
+    public var text: String?
+    public var vector: [Float]?
+
+    public init(bytes: [UInt8], isEmptyObject: Bool, text: String?, vector: [Float]?) {
+        self.bytes = bytes
+        self.isEmptyObject = isEmptyObject
+        self.text = text
+        self.vector = vector
+    }
+}
+
+/// Writes rows in the order given.
+public protocol RecordWriter: AnyObject {
+    func write(_ rows: [OutputRow]) throws
+    /// Ends the output; `dimension` sizes an .npy header when no row had a
+    /// vector.
+    func finish(dimension: Int?) throws
+}
+
+/// The output vector: scaled to unit length unless asked not to. A zero
+/// vector stays zero.
+func outputVector(_ vector: [Float], normalize: Bool) -> [Float] {
+    guard normalize else { return vector }
+    var sum: Float = 0
+    for value in vector { sum += value * value }
+    let norm = sum.squareRoot()
+    guard norm > 0, norm != 1 else { return vector }
+    return vector.map { $0 / norm }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which provider computes the misses.
+public enum ProviderChoice: Sendable, Equatable {
+    /// The built-in lexical embedder of this dimension.
+    case hash(dimension: Int)
+    /// A child process speaking JSON Lines.
+    case command(String, timeout: Duration)
+    /// None: every miss follows `--on-error` (`--offline`).
+    case none
+}
+
+/// Everything one run of the filter needs, resolved from flags and
+/// environment by the executable.
+public struct FilterConfiguration: Sendable {
+    public var inputs: [String]
+    public var identity: ModelIdentity
+    public var provider: ProviderChoice
+    public var cacheDirectory: String
+    public var inputMode: InputMode
+    public var textField: String
+    public var format: OutputFormat
+    public var dtype: OutputDType
+    public var outputField: String
+    public var normalize: Bool
+    /// nil writes to stdout.
+    public var outputPath: String?
+    public var window: Int
+    public var batchSize: Int?
+    public var batchBytes: Int?
+    public var maxRequests: Int
+    public var onError: ErrorPolicy
+    public var maxLineBytes: Int
+    public var verbosity: Reporter.Verbosity
+    public var showProgress: Bool
+
+    public init(
+        inputs: [String], identity: ModelIdentity, provider: ProviderChoice, cacheDirectory: String,
+        inputMode: InputMode = .jsonl, textField: String = "text", format: OutputFormat = .jsonl,
+        dtype: OutputDType = .float32, outputField: String = "embedding", normalize: Bool = true,
+        outputPath: String? = nil, window: Int = 1024, batchSize: Int? = nil, batchBytes: Int? = nil,
+        maxRequests: Int = 4, onError: ErrorPolicy = .fail, maxLineBytes: Int = 16 << 20,
+        verbosity: Reporter.Verbosity = .normal, showProgress: Bool = false
+    ) {
+        self.inputs = inputs
+        self.identity = identity
+        self.provider = provider
+        self.cacheDirectory = cacheDirectory
+        self.inputMode = inputMode
+        self.textField = textField
+        self.format = format
+        self.dtype = dtype
+        self.outputField = outputField
+        self.normalize = normalize
+        self.outputPath = outputPath
+        self.window = window
+        self.batchSize = batchSize
+        self.batchBytes = batchBytes
+        self.maxRequests = maxRequests
+        self.onError = onError
+        self.maxLineBytes = maxLineBytes
+        self.verbosity = verbosity
+        self.showProgress = showProgress
+    }
+}
+
+/// Runs the filter: opens the cache, the provider and the output, streams
+/// the inputs through the pipeline. The output file, if any, is kept only
+/// when the run succeeds; the cache keeps everything computed either way.
+public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary {
+    let provider: EmbeddingProvider? =
+        switch configuration.provider {
+        case .hash(let dimension): HashEmbedder(dimension: dimension)
+        case .command(let command, let timeout): CommandProvider(command: command, timeout: timeout)
+        case .none: nil
+        }
+    let store = try SQLiteStore(
+        directory: configuration.cacheDirectory, identity: configuration.identity,
+        provider: provider?.name, expectedDimension: provider?.dimension)
+
+    let file = try configuration.outputPath.map { try OutputFile(path: $0) }
+    let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")
+    let writer: RecordWriter =
+        switch configuration.format {
+        case .jsonl, .base64:
+            JSONLinesWriter(
+                sink: sink, field: configuration.outputField,
+                encoding: configuration.format == .base64 ? .base64 : .numbers,
+                normalize: configuration.normalize, linesInput: configuration.inputMode == .lines)
+        case .f32, .npy:
+            try MatrixWriter(
+                sink: sink, dtype: configuration.dtype, normalize: configuration.normalize,
+                npy: configuration.format == .npy)
+        }
+
+    let defaults = provider?.limits ?? BatchLimits(texts: 1, bytes: 1)
+    let settings = PipelineSettings(
+        windowSize: configuration.window,
+        limits: BatchLimits(
+            texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes),
+        maxRequests: configuration.maxRequests,
+        offline: provider == nil,
+        onError: configuration.onError)
+    let reporter = Reporter(verbosity: configuration.verbosity, showProgress: configuration.showProgress)
+    let decoder = RecordDecoder(
+        mode: configuration.inputMode, textField: configuration.textField,
+        outputField: configuration.format.isMatrix || configuration.inputMode == .lines
+            ? nil : configuration.outputField,
+        maxLineBytes: configuration.maxLineBytes)
+    let pipeline = Pipeline(
+        store: store, provider: provider, decoder: decoder, writer: writer, settings: settings, reporter: reporter)
+    defer { reporter.finish() }
+    try pipeline.run(inputs: configuration.inputs.isEmpty ? ["-"] : configuration.inputs, maxLineBytes: configuration.maxLineBytes)
+    try file?.commit()
+    return reporter.summary
+}

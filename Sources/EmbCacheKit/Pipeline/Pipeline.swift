@@ -1,0 +1,273 @@
+import Foundation
+import Synchronization
+
+/// What happens to a record that cannot get a vector (`--on-error`).
+public enum ErrorPolicy: String, Sendable, CaseIterable {
+    /// Stop: commit what was computed, report the record, exit 65.
+    case fail
+    /// Leave the record out of the output and go on.
+    case skip
+    /// Write the record with a null vector (a NaN row in f32 and npy).
+    case null
+}
+
+public struct PipelineSettings: Sendable {
+    /// Records read, looked up and committed together.
+    public var windowSize: Int
+    /// The most texts and bytes one provider request carries.
+    public var limits: BatchLimits
+    /// Provider requests in flight at once.
+    public var maxRequests: Int
+    /// Answer from the cache only; never call the provider.
+    public var offline: Bool
+    public var onError: ErrorPolicy
+
+    public init(windowSize: Int, limits: BatchLimits, maxRequests: Int, offline: Bool, onError: ErrorPolicy) {
+        self.windowSize = windowSize
+        self.limits = limits
+        self.maxRequests = maxRequests
+        self.offline = offline
+        self.onError = onError
+    }
+}
+
+/// The filter: reads records in windows, answers each window from the
+/// store, computes the distinct misses in batches, commits them in one
+/// transaction, and writes the window in input order. Memory is bounded by
+/// the window, never by the input.
+public final class Pipeline {
+    private let store: VectorStore
+    private let provider: EmbeddingProvider?
+    private let decoder: RecordDecoder
+    private let writer: RecordWriter
+    private let settings: PipelineSettings
+    private let reporter: Reporter
+
+    public init(
+        store: VectorStore, provider: EmbeddingProvider?, decoder: RecordDecoder, writer: RecordWriter,
+        settings: PipelineSettings, reporter: Reporter
+    ) {
+        self.store = store
+        self.provider = provider
+        self.decoder = decoder
+        self.writer = writer
+        self.settings = settings
+        self.reporter = reporter
+    }
+
+    /// Runs over the inputs in order (`-` is stdin) and finishes the
+    /// output. Throws the first error that stops the run, after committing
+    /// every vector computed before it.
+    public func run(inputs: [String], maxLineBytes: Int) throws {
+        var window: [Line] = []
+        window.reserveCapacity(settings.windowSize)
+        for input in inputs {
+            let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
+            while let line = try reader.next() {
+                if decoder.isBlank(line) { continue }
+                window.append(line)
+                if window.count == settings.windowSize {
+                    try process(window)
+                    window.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !window.isEmpty { try process(window) }
+        try writer.finish(dimension: store.dimension)
+    }
+
+    private func process(_ lines: [Line]) throws {
+        try Interrupt.check()
+        var records = decode(lines)
+        reporter.update { $0.records += records.count }
+
+        // A bad record stops a failing run where it stands: nothing after
+        // it is computed, everything before it is.
+        var stop: EmbCacheError?
+        if settings.onError == .fail,
+            let bad = records.firstIndex(where: { if case .failure = $0.content { true } else { false } }),
+            case .failure(let problem) = records[bad].content
+        {
+            stop = .input(records[bad].location, problem)
+            records.removeSubrange(bad...)
+        }
+
+        let vectors = try resolve(records)
+        try emit(records, vectors)
+        if let stop { throw stop }
+    }
+
+    private func decode(_ lines: [Line]) -> [Record] {
+        let decoder = self.decoder
+        let chunkCount = lines.count < 256 ? 1 : ProcessInfo.processInfo.activeProcessorCount * 2
+        let chunkSize = (lines.count + chunkCount - 1) / chunkCount
+        var chunks = [[Record]](repeating: [], count: chunkCount)
+        chunks.withUnsafeMutableBufferPointer { output in
+            let output = UnsafeSendable(output)
+            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                let range = (chunk * chunkSize)..<min(lines.count, (chunk + 1) * chunkSize)
+                guard !range.isEmpty else { return }
+                output.value[chunk] = range.map { decoder.decode(lines[$0]) }
+            }
+        }
+        return chunks.flatMap { $0 }
+    }
+
+    /// The vector of every distinct key in the window: from the store, or
+    /// computed and committed.
+    private func resolve(_ records: [Record]) throws -> [CacheKey: [Float]] {
+        var texts: [CacheKey: String] = [:]
+        var order: [CacheKey] = []
+        for record in records {
+            guard case .success(let content) = record.content else { continue }
+            if texts.updateValue(content.text, forKey: content.key) == nil { order.append(content.key) }
+        }
+        var vectors: [CacheKey: [Float]] = [:]
+        vectors.reserveCapacity(order.count)
+        var misses: [StoreEntry] = []
+        for (key, found) in zip(order, try store.lookup(order)) {
+            switch found {
+            case .hit(let vector):
+                vectors[key] = vector
+            case .miss:
+                misses.append(StoreEntry(key: key, text: texts[key]!, vector: []))
+            case .invalid(let why):
+                reporter.warn("cached vector \(key.hex.prefix(16))… is unusable (\(why)); computing it again")
+                misses.append(StoreEntry(key: key, text: texts[key]!, vector: [], replacesInvalid: true))
+            }
+        }
+        var hitCount = 0
+        for record in records {
+            if case .success(let content) = record.content, vectors[content.key] != nil { hitCount += 1 }
+        }
+        reporter.update { $0.hits += hitCount }
+        guard !misses.isEmpty, !settings.offline, let provider else { return vectors }
+
+        let (computed, failure) = compute(misses, with: provider)
+        try store.insert(computed)
+        for entry in computed { vectors[entry.key] = entry.vector }
+        var computedCount = 0
+        let computedKeys = Set(computed.map(\.key))
+        for record in records {
+            if case .success(let content) = record.content, computedKeys.contains(content.key) { computedCount += 1 }
+        }
+        reporter.update {
+            $0.computed += computedCount
+            $0.uniqueComputed += computed.count
+        }
+        if let failure { throw failure }
+        return vectors
+    }
+
+    /// Sends the misses in batches, up to `maxRequests` at once. Returns
+    /// every batch that succeeded, and the first failure if any: what was
+    /// computed is kept even when the run cannot go on.
+    private func compute(_ misses: [StoreEntry], with provider: EmbeddingProvider) -> ([StoreEntry], Error?) {
+        let batches = Self.batches(misses.map(\.text), limits: settings.limits)
+        let next = Atomic<Int>(0)
+        let results = Mutex<[Int: [[Float]]]>([:])
+        let failure = Mutex<Error?>(nil)
+        let reporter = self.reporter
+        let worker: @Sendable () -> Void = {
+            while failure.withLock({ $0 == nil }) && !Interrupt.isRequested {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < batches.count else { return }
+                do {
+                    let vectors = try provider.embedChecked(batches[index].map { misses[$0].text })
+                    results.withLock { $0[index] = vectors }
+                    reporter.update { $0.batches += 1 }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+            }
+        }
+        let width = min(settings.maxRequests, batches.count)
+        if width <= 1 {
+            worker()
+        } else {
+            let group = DispatchGroup()
+            for _ in 0..<width {
+                group.enter()
+                Thread.detachNewThread {
+                    worker()
+                    group.leave()
+                }
+            }
+            group.wait()
+        }
+        var computed: [StoreEntry] = []
+        for (index, vectors) in results.withLock({ $0 }) {
+            for (position, vector) in zip(batches[index], vectors) {
+                var entry = misses[position]
+                entry.vector = vector
+                computed.append(entry)
+            }
+        }
+        let error = failure.withLock { $0 } ?? (Interrupt.isRequested ? EmbCacheError.interrupted : nil)
+        return (computed, error)
+    }
+
+    /// Splits texts, in order, into batches under both limits; a text over
+    /// the byte limit goes alone.
+    static func batches(_ texts: [String], limits: BatchLimits) -> [[Int]] {
+        var batches: [[Int]] = []
+        var current: [Int] = []
+        var bytes = 0
+        for (index, text) in texts.enumerated() {
+            let size = text.utf8.count
+            if !current.isEmpty && (current.count == limits.texts || bytes + size > limits.bytes) {
+                batches.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(index)
+            bytes += size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
+    private func emit(_ records: [Record], _ vectors: [CacheKey: [Float]]) throws {
+        var rows: [OutputRow] = []
+        rows.reserveCapacity(records.count)
+        for record in records {
+            var problem: InputProblem
+            switch record.content {
+            case .success(let content):
+                if let vector = vectors[content.key] {
+                    rows.append(OutputRow(
+                        bytes: record.bytes, isEmptyObject: content.isEmptyObject, text: content.text, vector: vector))
+                    continue
+                }
+                problem = .notInCache
+            case .failure(let failure):
+                problem = failure
+            }
+            switch settings.onError {
+            case .fail:
+                try writer.write(rows)
+                throw EmbCacheError.input(record.location, problem)
+            case .skip:
+                reporter.warn("\(record.location): \(problem) (skipped)")
+                reporter.update { $0.skipped += 1 }
+            case .null:
+                reporter.warn("\(record.location): \(problem) (written as null)")
+                reporter.update { $0.nulls += 1 }
+                rows.append(nullRow(for: record))
+            }
+        }
+        try writer.write(rows)
+    }
+
+    /// A record without a vector under `--on-error null`. A record whose
+    /// bytes are not a JSON object is replaced by `{}` so the output stays
+    /// valid JSON Lines, one line per input record.
+    private func nullRow(for record: Record) -> OutputRow {
+        switch record.content {
+        case .success(let content):
+            return OutputRow(bytes: record.bytes, isEmptyObject: content.isEmptyObject, text: content.text, vector: nil)
+        case .failure:
+            return OutputRow(bytes: Array("{}".utf8), isEmptyObject: true, text: nil, vector: nil)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/// How many texts, and how many UTF-8 bytes of them, one request may carry.
+/// Bytes bound tokens from above for byte-level tokenizers, so a batch
+/// under the byte limit never breaks a token limit.
+public struct BatchLimits: Sendable, Equatable {
+    public var texts: Int
+    public var bytes: Int
+
+    public init(texts: Int, bytes: Int) {
+        self.texts = texts
+        self.bytes = bytes
+    }
+}
+
+/// Turns a batch of texts into one vector per text, in order. Called from
+/// several threads at once, up to `--max-requests`.
+public protocol EmbeddingProvider: Sendable {
+    /// The name used in messages and recorded in the cache's metadata.
+    var name: String { get }
+    /// The dimension of every vector, when it is known before any request.
+    var dimension: Int? { get }
+    /// The largest batch one request may carry.
+    var limits: BatchLimits { get }
+
+    func embed(_ texts: [String]) throws -> [[Float]]
+}
+
+extension EmbeddingProvider {
+    /// Embeds and checks the answer: one finite vector per text, all of
+    /// one dimension (the provider's, when it declares one). A bad answer
+    /// throws and nothing of it may be cached.
+    public func embedChecked(_ texts: [String]) throws -> [[Float]] {
+        let vectors = try embed(texts)
+        guard vectors.count == texts.count else {
+            throw EmbCacheError.provider(
+                name: name, message: "answered \(vectors.count) vectors for a batch of \(texts.count) texts")
+        }
+        let width = dimension ?? vectors.first?.count ?? 0
+        for (index, vector) in vectors.enumerated() {
+            guard vector.count == width, width > 0 else {
+                throw EmbCacheError.provider(
+                    name: name,
+                    message: "vector \(index + 1) of the batch has \(vector.count) dimensions, expected \(width)")
+            }
+            guard vector.allSatisfy(\.isFinite) else {
+                throw EmbCacheError.provider(
+                    name: name, message: "vector \(index + 1) of the batch holds NaN or infinity")
+            }
+        }
+        return vectors
+    }
+}

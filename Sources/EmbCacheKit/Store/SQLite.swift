@@ -1,0 +1,134 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SQLite's way of saying "copy this buffer now"; the C macro does not
+/// import.
+private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection. Errors keep the result code and the SQL, never
+/// the bound values (texts may be private).
+final class SQLiteConnection {
+    let path: String
+    let handle: OpaquePointer
+
+    init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_close_v2(db)
+            throw EmbCacheError.store(path: path, code: code, message: message, sql: nil)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ code: Int32, sql: String?) -> EmbCacheError {
+        .store(path: path, code: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs statements that bind nothing and return no rows we need.
+    func execute(_ sql: String) throws {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        if code != SQLITE_OK { throw error(code, sql: sql) }
+    }
+
+    func prepare(_ sql: String) throws -> SQLiteStatement {
+        try SQLiteStatement(connection: self, sql: sql)
+    }
+
+    /// The first column of the first row, as text.
+    func scalarText(_ sql: String) throws -> String? {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return nil }
+        return statement.text(at: 0)
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+}
+
+/// A prepared statement, reset and reused; finalized when released.
+final class SQLiteStatement {
+    private let connection: SQLiteConnection
+    private let handle: OpaquePointer
+    let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws {
+        self.connection = connection
+        self.sql = sql
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK, let statement else { throw connection.error(code, sql: sql) }
+        handle = statement
+    }
+
+    deinit {
+        sqlite3_finalize(handle)
+    }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func bind(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
+        let code = sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), transientDestructor)
+        if code != SQLITE_OK { throw connection.error(code, sql: sql) }
+    }
+
+    func bind(text: String, at index: Int32) throws {
+        var text = text
+        let code = text.withUTF8 {
+            sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), transientDestructor)
+        }
+        if code != SQLITE_OK { throw connection.error(code, sql: sql) }
+    }
+
+    func bind(_ value: Int, at index: Int32) throws {
+        let code = sqlite3_bind_int64(handle, index, sqlite3_int64(value))
+        if code != SQLITE_OK { throw connection.error(code, sql: sql) }
+    }
+
+    /// Advances; true when a row is ready to read.
+    @discardableResult
+    func step() throws -> Bool {
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(code, sql: sql)
+        }
+    }
+
+    /// A blob column's bytes, valid until the next step or reset; nil for
+    /// NULL.
+    func blob(at column: Int32) -> UnsafeRawBufferPointer? {
+        let type = sqlite3_column_type(handle, column)
+        if type == SQLITE_NULL { return nil }
+        let pointer = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return UnsafeRawBufferPointer(start: pointer, count: count)
+    }
+
+    func text(at column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    func int(at column: Int32) -> Int {
+        Int(sqlite3_column_int64(handle, column))
+    }
+}

@@ -1,0 +1,253 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The cache directory layout of the Python `embeddingcache` 0.1.0:
+/// `hashstring.sqlite` maps each SHA-512 digest to its text, and one file
+/// per model maps the digest to the vector as little-endian float32. Each
+/// model file also holds `embcache_metadata`, which the Python package
+/// ignores, naming the model identity so that two identities whose file
+/// names collide are never mixed.
+public final class SQLiteStore: VectorStore {
+    public static let hashstringFileName = "hashstring.sqlite"
+    static let metadataTable = "embcache_metadata"
+    static let createdBy = "embcache \(EmbCacheVersion.current)"
+
+    public let directory: String
+    public let identity: ModelIdentity
+    public let path: String
+    public private(set) var dimension: Int?
+
+    private let connection: SQLiteConnection
+    private let provider: String?
+    private var metadataWritten: Bool
+    private lazy var selectStatement = try? connection.prepare(
+        "SELECT embedding FROM embedding WHERE hashid = ?1")
+
+    /// Opens (creating if needed) the model file of `identity` in
+    /// `directory`. `provider` names what computes the misses (nil when
+    /// nothing does: metadata is then left for the first writer);
+    /// `expectedDimension` is what it returns, when known in advance.
+    public init(
+        directory: String, identity: ModelIdentity, provider: String?, expectedDimension: Int? = nil
+    ) throws {
+        self.directory = directory
+        self.identity = identity
+        self.provider = provider
+        let path = directory + "/" + identity.fileName
+        self.path = path
+        try CacheDirectory.create(directory)
+        let hashstringPath = directory + "/" + Self.hashstringFileName
+        CacheDirectory.createPrivateFile(path)
+        CacheDirectory.createPrivateFile(hashstringPath)
+
+        let db = try SQLiteConnection(path: path)
+        sqlite3_busy_timeout(db.handle, 10_000)
+        let attach = try db.prepare("ATTACH DATABASE ?1 AS hs")
+        try attach.bind(text: hashstringPath, at: 1)
+        try Self.unusable(path) { () in try attach.step() }
+
+        let writable = sqlite3_db_readonly(db.handle, "main") == 0
+        if writable {
+            try Self.retryingWhileBusy { () in
+                try Self.unusable(path) { () in
+                    _ = try db.scalarText("PRAGMA main.journal_mode = WAL")
+                    _ = try db.scalarText("PRAGMA hs.journal_mode = WAL")
+                }
+            }
+            try db.execute("PRAGMA main.synchronous = NORMAL; PRAGMA hs.synchronous = NORMAL")
+            try Self.retryingWhileBusy { () in
+                try db.execute(
+                    """
+                    BEGIN IMMEDIATE;
+                    CREATE TABLE IF NOT EXISTS hs.hashstring (
+                    \thashid VARCHAR(128) NOT NULL, \n\ttext VARCHAR, \n\tPRIMARY KEY (hashid), \n\tUNIQUE (text)
+                    );
+                    CREATE TABLE IF NOT EXISTS main.embedding (
+                    \thashid VARCHAR(128) NOT NULL, \n\tembedding BLOB, \n\tPRIMARY KEY (hashid)
+                    );
+                    CREATE TABLE IF NOT EXISTS main.\(Self.metadataTable) (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    COMMIT;
+                    """)
+            }
+        }
+        let metadata = try Self.readMetadata(db)
+        if let stored = metadata["model"], stored != identity.canonical {
+            throw EmbCacheError.unusableCache(
+                path: path,
+                reason: "holds vectors of model \"\(stored)\", not \"\(identity.canonical)\"")
+        }
+        var dimension = metadata["dimension"].flatMap { Int($0) }
+        if dimension == nil {
+            dimension = try Self.dimensionOfFirstRow(db)
+        }
+        if let expectedDimension, let dimension, expectedDimension != dimension {
+            throw EmbCacheError.unusableCache(
+                path: path,
+                reason: "holds \(dimension)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)")
+        }
+        self.dimension = dimension ?? expectedDimension
+        self.connection = db
+        metadataWritten = metadata["model"] != nil && metadata["dimension"] != nil
+        if writable && !metadataWritten && self.dimension != nil && provider != nil {
+            try retryingWrite { () in try writeMetadata() }
+        }
+    }
+
+    public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
+        guard let select = selectStatement else {
+            throw EmbCacheError.unusableCache(path: path, reason: "has no embedding table")
+        }
+        try connection.execute("BEGIN")
+        defer { try? connection.execute("COMMIT") }
+        var results: [StoredVector] = []
+        results.reserveCapacity(keys.count)
+        for key in keys {
+            select.reset()
+            try key.withUnsafeBytes { bytes in try select.bind(bytes, at: 1) }
+            if try select.step() {
+                let found = StoredVector.decode(select.blob(at: 0), dimension: dimension)
+                if case .hit(let vector) = found, dimension == nil { dimension = vector.count }
+                results.append(found)
+            } else {
+                results.append(.miss)
+            }
+        }
+        select.reset()
+        return results
+    }
+
+    public func insert(_ entries: [StoreEntry]) throws {
+        guard !entries.isEmpty else { return }
+        let width = dimension ?? entries[0].vector.count
+        if let bad = entries.first(where: { $0.vector.count != width }) {
+            throw EmbCacheError.unusableCache(
+                path: path,
+                reason: "holds \(width)-dimensional vectors, the provider returned \(bad.vector.count)")
+        }
+        dimension = width
+        try retryingWrite { () in
+            let text = try connection.prepare("INSERT OR IGNORE INTO hs.hashstring (hashid, text) VALUES (?1, ?2)")
+            let keep = try connection.prepare("INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
+            let replace = try connection.prepare("INSERT OR REPLACE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
+            if !metadataWritten { try writeMetadata() }
+            for entry in entries {
+                text.reset()
+                try entry.key.withUnsafeBytes { bytes in try text.bind(bytes, at: 1) }
+                try text.bind(text: entry.text, at: 2)
+                try text.step()
+                let vector = entry.replacesInvalid ? replace : keep
+                vector.reset()
+                try entry.key.withUnsafeBytes { bytes in try vector.bind(bytes, at: 1) }
+                try littleEndianBytes(entry.vector) { bytes in try vector.bind(bytes, at: 2) }
+                try vector.step()
+            }
+        }
+    }
+
+    // MARK: - Metadata
+
+    private func writeMetadata() throws {
+        let statement = try connection.prepare(
+            "INSERT OR \(metadataWritten ? "IGNORE" : "REPLACE") INTO main.\(Self.metadataTable) (key, value) VALUES (?1, ?2)")
+        var values = [
+            ("model", identity.canonical), ("dtype", "float32"), ("schema_version", "1"),
+        ]
+        if let provider { values.append(("provider", provider)) }
+        if let dimension { values.append(("dimension", String(dimension))) }
+        for (key, value) in values {
+            statement.reset()
+            try statement.bind(text: key, at: 1)
+            try statement.bind(text: value, at: 2)
+            try statement.step()
+        }
+        let created = try connection.prepare(
+            "INSERT OR IGNORE INTO main.\(Self.metadataTable) (key, value) VALUES ('created_by', ?1)")
+        try created.bind(text: Self.createdBy, at: 1)
+        try created.step()
+        metadataWritten = dimension != nil
+    }
+
+    private static func readMetadata(_ connection: SQLiteConnection) throws -> [String: String] {
+        let exists = try connection.prepare(
+            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = '\(metadataTable)'")
+        guard try exists.step() else { return [:] }
+        let select = try connection.prepare("SELECT key, value FROM main.\(metadataTable)")
+        var metadata: [String: String] = [:]
+        while try select.step() {
+            if let key = select.text(at: 0), let value = select.text(at: 1) { metadata[key] = value }
+        }
+        return metadata
+    }
+
+    /// Caches written by the Python package carry no metadata: their first
+    /// vector says what dimension they hold.
+    private static func dimensionOfFirstRow(_ connection: SQLiteConnection) throws -> Int? {
+        let exists = try connection.prepare(
+            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'embedding'")
+        guard try exists.step() else { return nil }
+        let first = try connection.prepare(
+            "SELECT length(embedding) FROM main.embedding WHERE length(embedding) > 0 LIMIT 1")
+        guard try first.step() else { return nil }
+        let bytes = first.int(at: 0)
+        return bytes % 4 == 0 ? bytes / 4 : nil
+    }
+
+    // MARK: - Transactions
+
+    /// One write transaction, retried with backoff while another process
+    /// holds the write lock past the busy timeout.
+    private func retryingWrite(_ body: () throws -> Void) throws {
+        try Self.retryingWhileBusy { () in
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try body()
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    static func retryingWhileBusy(_ body: () throws -> Void) throws {
+        var delay = 0.05
+        for attempt in 1... {
+            do {
+                return try body()
+            } catch EmbCacheError.store(_, let code, _, _) where attempt < 8 && isBusy(code) {
+                usleep(UInt32(Double.random(in: delay / 2...delay) * 1_000_000))
+                delay *= 2
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    /// Turns SQLite's failures while opening into a cache that can't be
+    /// used: not a database, unreadable, or locked read-only.
+    private static func unusable(_ path: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch EmbCacheError.store(_, let code, let message, _) where !isBusy(code) {
+            throw EmbCacheError.unusableCache(path: path, reason: "cannot be opened as a cache: \(message)")
+        }
+    }
+}
+
+private func isBusy(_ code: Int32) -> Bool {
+    code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED
+}
+
+/// Calls `body` with the vector as little-endian float32 bytes.
+func littleEndianBytes<R>(_ vector: [Float], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    #if _endian(big)
+    let swapped = vector.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+    return try swapped.withUnsafeBytes(body)
+    #else
+    return try vector.withUnsafeBytes(body)
+    #endif
+}

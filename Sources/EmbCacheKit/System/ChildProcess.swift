@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Glibc does not export pipe2, so pipes are made close-on-exec in two
+/// steps; holding this lock over both steps and the spawn keeps one child
+/// from inheriting the pipes of another started at the same moment.
+private let spawnLock = Mutex(())
+
+/// A long-running child started with `/bin/sh -c`, spoken to one line at a
+/// time over its stdin and stdout. Its stderr is ours, so its own messages
+/// reach the user.
+final class ChildProcess: @unchecked Sendable {
+    enum Failure: Error {
+        case spawn(Int32)
+        case exited(String)
+        case timedOut
+        case interrupted
+        case io(Int32)
+    }
+
+    let pid: pid_t
+    private let input: Int32
+    private let output: Int32
+    private var pending: [UInt8] = []
+    private var reaped = false
+
+    init(command: String) throws(Failure) {
+        let started = spawnLock.withLock { _ in Self.spawn(command) }
+        switch started {
+        case .failure(let failure): throw failure
+        case .success(let (pid, input, output)):
+            self.pid = pid
+            self.input = input
+            self.output = output
+        }
+        _ = fcntl(input, F_SETFL, fcntl(input, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(output, F_SETFL, fcntl(output, F_GETFL) | O_NONBLOCK)
+    }
+
+    private static func spawn(_ command: String) -> Result<(pid_t, Int32, Int32), Failure> {
+        var toChild: [Int32] = [0, 0]
+        var fromChild: [Int32] = [0, 0]
+        guard pipe(&toChild) == 0 else { return .failure(.spawn(errno)) }
+        guard pipe(&fromChild) == 0 else {
+            close(toChild[0]); close(toChild[1])
+            return .failure(.spawn(errno))
+        }
+        for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
+
+        // We ignore SIGPIPE; the child must not inherit that.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+
+        var childPID: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+        defer { argv.forEach { free($0) } }
+        let code = posix_spawn(&childPID, "/bin/sh", &actions, &attributes, argv, environ)
+        close(toChild[0])
+        close(fromChild[1])
+        guard code == 0 else {
+            close(toChild[1]); close(fromChild[0])
+            return .failure(.spawn(code))
+        }
+        return .success((childPID, toChild[1], fromChild[0]))
+    }
+
+    deinit {
+        terminate()
+    }
+
+    /// Sends one line and waits for one line back, writing and reading at
+    /// once so that neither side's pipe buffer can fill and stall both.
+    func exchange(_ request: [UInt8], timeout: Duration) throws(Failure) -> [UInt8] {
+        let deadline = ContinuousClock.now + timeout
+        var written = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            if let newline = pending.firstIndex(of: 0x0A) {
+                let line = Array(pending[..<newline])
+                pending.removeFirst(newline + 1)
+                return line
+            }
+            if Interrupt.isRequested { throw .interrupted }
+            if ContinuousClock.now >= deadline { throw .timedOut }
+            var fds = [pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
+            if written < request.count { fds.append(pollfd(fd: input, events: Int16(POLLOUT), revents: 0)) }
+            let ready = poll(&fds, nfds_t(fds.count), 100)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw .io(errno)
+            }
+            if fds.count > 1 && fds[1].revents != 0 {
+                let n = request.withUnsafeBytes { write(input, $0.baseAddress! + written, request.count - written) }
+                if n > 0 {
+                    written += n
+                } else if n < 0 && errno != EAGAIN && errno != EINTR {
+                    throw .exited(exitDescription(orElse: "stopped reading its input"))
+                }
+            }
+            if fds[0].revents != 0 {
+                let n = read(output, &chunk, chunk.count)
+                if n > 0 {
+                    pending.append(contentsOf: chunk[..<n])
+                } else if n == 0 {
+                    throw .exited(exitDescription(orElse: "closed its output"))
+                } else if errno != EAGAIN && errno != EINTR {
+                    throw .io(errno)
+                }
+            }
+        }
+    }
+
+    /// Closes the child's input, gives it a moment to exit, then kills it.
+    func terminate() {
+        guard !reaped else { return }
+        close(input)
+        close(output)
+        for _ in 0..<20 {
+            if waitpid(pid, nil, WNOHANG) == pid {
+                reaped = true
+                return
+            }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, nil, 0)
+        reaped = true
+    }
+
+    /// How the child ended, if it has; waits briefly for it to finish dying.
+    private func exitDescription(orElse fallback: String) -> String {
+        var status: Int32 = 0
+        for _ in 0..<50 {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                reaped = true
+                close(input)
+                close(output)
+                let signal = status & 0x7F
+                if signal != 0 { return "was killed by signal \(signal)" }
+                return "exited with status \((status >> 8) & 0xFF)"
+            }
+            usleep(10_000)
+        }
+        return fallback
+    }
+}
