@@ -93,7 +93,7 @@ public final class SQLiteStore: VectorStore {
         self.dimension = dimension ?? expectedDimension
         self.connection = db
         metadataWritten = metadata["model"] != nil && metadata["dimension"] != nil
-        if writable && !metadataWritten && self.dimension != nil && provider != nil {
+        if writable && provider != nil && (metadata["model"] == nil || (!metadataWritten && self.dimension != nil)) {
             try retryingWrite { () in try writeMetadata() }
         }
     }
@@ -151,24 +151,24 @@ public final class SQLiteStore: VectorStore {
 
     // MARK: - Metadata
 
+    /// Records the identity (claiming the file against a colliding one)
+    /// and, once known, the dimension. Never overwrites: what a file says it
+    /// holds stays true.
     private func writeMetadata() throws {
-        let statement = try connection.prepare(
-            "INSERT OR \(metadataWritten ? "IGNORE" : "REPLACE") INTO main.\(Self.metadataTable) (key, value) VALUES (?1, ?2)")
+        let insert = try connection.prepare(
+            "INSERT OR IGNORE INTO main.\(Self.metadataTable) (key, value) VALUES (?1, ?2)")
         var values = [
             ("model", identity.canonical), ("dtype", "float32"), ("schema_version", "1"),
+            ("created_by", Self.createdBy),
         ]
         if let provider { values.append(("provider", provider)) }
         if let dimension { values.append(("dimension", String(dimension))) }
         for (key, value) in values {
-            statement.reset()
-            try statement.bind(text: key, at: 1)
-            try statement.bind(text: value, at: 2)
-            try statement.step()
+            insert.reset()
+            try insert.bind(text: key, at: 1)
+            try insert.bind(text: value, at: 2)
+            try insert.step()
         }
-        let created = try connection.prepare(
-            "INSERT OR IGNORE INTO main.\(Self.metadataTable) (key, value) VALUES ('created_by', ?1)")
-        try created.bind(text: Self.createdBy, at: 1)
-        try created.step()
         metadataWritten = dimension != nil
     }
 

@@ -1,0 +1,208 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one run of a process gave back.
+struct ProcessResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: Data
+
+    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    var stdoutLines: [String] { stdoutText.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+}
+
+/// Runs the built `embcache` binary in real pipes: stdin is written from
+/// one thread while stdout and stderr are drained on others, so a full pipe
+/// can never deadlock the test.
+enum Embcache {
+    /// The binary under test: `$EMBCACHE_BIN`, else the one SwiftPM built
+    /// beside the test bundle.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["EMBCACHE_BIN"] { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("embcache").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        for build in Bundle.allBundles.map({ $0.bundleURL.deletingLastPathComponent() }) {
+            let path = build.appendingPathComponent("embcache").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        fatalError("embcache binary not found beside \(bundle.path); set EMBCACHE_BIN")
+    }()
+
+    /// The repository's shared fixtures, beside the project.
+    static let sharedFixtures: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @discardableResult
+    static func run(
+        _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]
+    ) throws -> ProcessResult {
+        try runProcess(binary, arguments, stdin: stdin, environment: environment)
+    }
+
+    static func run(_ arguments: [String], stdin: String, environment: [String: String] = [:]) throws -> ProcessResult {
+        try run(arguments, stdin: Data(stdin.utf8), environment: environment)
+    }
+}
+
+/// Starts `executable`, feeds `stdin` and collects both outputs.
+func runProcess(
+    _ executable: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]
+) throws -> ProcessResult {
+    let running = try RunningProcess(executable, arguments, environment: environment)
+    running.feed(stdin)
+    return running.finish()
+}
+
+/// A child process on three pipes, driven by one poll loop: stdin is
+/// written as the child reads it while stdout and stderr are drained, so
+/// no pipe can fill and stall both sides.
+final class RunningProcess {
+    let pid: pid_t
+    private var stdinFD: Int32
+    private var stdoutFD: Int32
+    private var stderrFD: Int32
+    private var pendingInput: [UInt8] = []
+    private var closeInputWhenDrained = false
+    private var stdoutData = Data()
+    private var stderrData = Data()
+    private var openOutputs = 2
+
+    /// Writing to a child that exited must be an error, not our death.
+    private static let ignoreSIGPIPE: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        Self.ignoreSIGPIPE
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "EMBCACHE_DIR")
+        env.removeValue(forKey: "EMBCACHE_MODEL")
+        for (key, value) in environment { env[key] = value }
+        var pipes: [[Int32]] = [[0, 0], [0, 0], [0, 0]]
+        for i in 0..<3 {
+            guard pipe(&pipes[i]) == 0 else { throw POSIXError(.EMFILE) }
+            for fd in pipes[i] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipes[0][0], 0)
+        posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipes[2][1], 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let code = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        close(pipes[0][0])
+        close(pipes[1][1])
+        close(pipes[2][1])
+        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .ENOENT) }
+        pid = child
+        stdinFD = pipes[0][1]
+        stdoutFD = pipes[1][0]
+        stderrFD = pipes[2][0]
+        for fd in [stdinFD, stdoutFD, stderrFD] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+    }
+
+    /// Queues bytes for the child's stdin and pumps until they are written
+    /// (or the child stops reading).
+    func feed(_ data: Data) {
+        pendingInput.append(contentsOf: data)
+        pump(until: { self.pendingInput.isEmpty || self.stdinFD < 0 })
+    }
+
+    /// Pumps the pipes for a while, e.g. to let the child get going.
+    func pump(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        pump(until: { Date() >= deadline })
+    }
+
+    /// Output so far.
+    var stdoutSoFar: Data { stdoutData }
+    var stderrSoFar: Data { stderrData }
+
+    func signal(_ number: Int32) {
+        kill(pid, number)
+    }
+
+    /// Closes stdin, drains both outputs and reaps the child.
+    func finish() -> ProcessResult {
+        closeInputWhenDrained = true
+        pump(until: { self.openOutputs == 0 })
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return ProcessResult(status: exitStatus, stdout: stdoutData, stderr: stderrData)
+    }
+
+    private func pump(until done: () -> Bool) {
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while !done() {
+            if closeInputWhenDrained && pendingInput.isEmpty && stdinFD >= 0 {
+                close(stdinFD)
+                stdinFD = -1
+            }
+            var fds: [pollfd] = []
+            if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
+            if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
+            if stdinFD >= 0 && !pendingInput.isEmpty { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
+            if openOutputs == 0 && fds.isEmpty { return }
+            _ = poll(&fds, nfds_t(fds.count), 50)
+            for entry in fds where entry.revents != 0 {
+                if entry.fd == stdinFD {
+                    let n = pendingInput.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
+                    if n > 0 {
+                        pendingInput.removeFirst(n)
+                    } else if n < 0 && errno == EPIPE {
+                        pendingInput.removeAll()
+                        close(stdinFD)
+                        stdinFD = -1
+                    }
+                } else {
+                    let n = read(entry.fd, &chunk, chunk.count)
+                    if n > 0 {
+                        if entry.fd == stdoutFD { stdoutData.append(contentsOf: chunk[..<n]) } else { stderrData.append(contentsOf: chunk[..<n]) }
+                    } else if n == 0 {
+                        close(entry.fd)
+                        openOutputs -= 1
+                        if entry.fd == stdoutFD { stdoutFD = -1 } else { stderrFD = -1 }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A fresh directory, removed when the test is done with it.
+final class TemporaryDirectory {
+    let url: URL
+    var path: String { url.path }
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("embcache-test-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    func write(_ name: String, _ contents: String) -> URL {
+        let target = file(name)
+        try! Data(contents.utf8).write(to: target)
+        return target
+    }
+}
