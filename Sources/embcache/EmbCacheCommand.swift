@@ -114,9 +114,19 @@ struct EmbCacheCommand: ParsableCommand {
         Interrupt.install()
         let command: EmbCacheCommand
         do {
-            command = try parseAsRoot() as! EmbCacheCommand
+            var parsed = try parseAsRoot()
+            guard let filter = parsed as? EmbCacheCommand else {
+                try parsed.run()
+                Glibc.exit(0)
+            }
+            command = filter
         } catch {
-            exit(withError: error)
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            var message = message(for: error)
+            if let first = message.first { message = first.lowercased() + message.dropFirst() }
+            printError(message + " (see embcache --help)")
+            Glibc.exit(code.rawValue)
         }
         do {
             _ = try runFilter(command.resolve(environment: Environment.current))
