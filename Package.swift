@@ -38,7 +38,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["embcache"]
+            dependencies: ["embcache"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -15,13 +15,20 @@ public struct Record: Sendable {
     public var location: SourceLocation
     public var bytes: [UInt8]
     public var content: Result<Content, InputProblem>
+    /// Whether the bytes are a JSON object the output can add a field to,
+    /// and if so whether it is empty (`{}` takes the field without a
+    /// comma). Known even for records whose text is unusable.
+    public var object: ObjectShape
+
+    public enum ObjectShape: Sendable {
+        case notExtensible
+        case empty
+        case nonEmpty
+    }
 
     public struct Content: Sendable {
         public var text: String
         public var key: CacheKey
-        /// True for `{}`-like records, which take the new field without a
-        /// leading comma.
-        public var isEmptyObject: Bool
     }
 }
 
@@ -54,18 +61,19 @@ public struct RecordDecoder: Sendable {
     }
 
     public func decode(_ line: Line) -> Record {
-        let content = Result { () throws(InputProblem) in try decodeContent(line) }
-        return Record(location: line.location, bytes: line.bytes, content: content)
+        var shape = Record.ObjectShape.notExtensible
+        let content = Result { () throws(InputProblem) in try decodeContent(line, shape: &shape) }
+        return Record(location: line.location, bytes: line.bytes, content: content, object: shape)
     }
 
-    private func decodeContent(_ line: Line) throws(InputProblem) -> Record.Content {
+    private func decodeContent(_ line: Line, shape: inout Record.ObjectShape) throws(InputProblem) -> Record.Content {
         if line.tooLong { throw InputProblem.lineTooLong(limit: maxLineBytes) }
         guard let string = String(validating: line.bytes, as: UTF8.self) else {
             throw InputProblem.invalidUTF8(byteOffset: firstInvalidUTF8Offset(line.bytes))
         }
         switch mode {
         case .lines:
-            return Record.Content(text: string, key: CacheKey(text: string), isEmptyObject: false)
+            return Record.Content(text: string, key: CacheKey(text: string))
         case .jsonl:
             let object: Any
             do {
@@ -75,9 +83,10 @@ public struct RecordDecoder: Sendable {
             }
             guard let record = object as? [String: Any] else { throw InputProblem.notAnObject }
             if let outputField, record[outputField] != nil { throw InputProblem.fieldAlreadyPresent(outputField) }
+            shape = record.isEmpty ? .empty : .nonEmpty
             let text = try extractText(from: record)
             if text.isEmpty { throw InputProblem.emptyText }
-            return Record.Content(text: text, key: CacheKey(text: text), isEmptyObject: record.isEmpty)
+            return Record.Content(text: text, key: CacheKey(text: text))
         }
     }
 

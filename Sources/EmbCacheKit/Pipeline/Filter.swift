@@ -114,7 +114,16 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
     let pipeline = Pipeline(
         store: store, provider: provider, decoder: decoder, writer: writer, settings: settings, reporter: reporter)
     defer { reporter.finish() }
-    try pipeline.run(inputs: configuration.inputs.isEmpty ? ["-"] : configuration.inputs, maxLineBytes: configuration.maxLineBytes)
+    do {
+        try pipeline.run(
+            inputs: configuration.inputs.isEmpty ? ["-"] : configuration.inputs,
+            maxLineBytes: configuration.maxLineBytes)
+    } catch {
+        // Records written before the failure reach a pipe; a file is
+        // discarded whole (its deinit removes the temporary).
+        if file == nil { try? sink.flush() }
+        throw error
+    }
     try file?.commit()
     return reporter.summary
 }

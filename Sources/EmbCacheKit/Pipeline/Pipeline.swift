@@ -236,7 +236,7 @@ public final class Pipeline {
             case .success(let content):
                 if let vector = vectors[content.key] {
                     rows.append(OutputRow(
-                        bytes: record.bytes, isEmptyObject: content.isEmptyObject, text: content.text, vector: vector))
+                        bytes: record.bytes, isEmptyObject: record.object == .empty, text: content.text, vector: vector))
                     continue
                 }
                 problem = .notInCache
@@ -263,11 +263,12 @@ public final class Pipeline {
     /// bytes are not a JSON object is replaced by `{}` so the output stays
     /// valid JSON Lines, one line per input record.
     private func nullRow(for record: Record) -> OutputRow {
-        switch record.content {
-        case .success(let content):
-            return OutputRow(bytes: record.bytes, isEmptyObject: content.isEmptyObject, text: content.text, vector: nil)
-        case .failure:
-            return OutputRow(bytes: Array("{}".utf8), isEmptyObject: true, text: nil, vector: nil)
+        let text = try? record.content.get().text
+        switch record.object {
+        case .notExtensible where decoder.mode == .jsonl:
+            return OutputRow(bytes: Array("{}".utf8), isEmptyObject: true, text: text, vector: nil)
+        case let shape:
+            return OutputRow(bytes: record.bytes, isEmptyObject: shape == .empty, text: text, vector: nil)
         }
     }
 }

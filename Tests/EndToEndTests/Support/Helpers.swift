@@ -1,0 +1,35 @@
+import Foundation
+
+/// The test provider speaking the command protocol, with fault flags (see
+/// Fixtures/fake_provider.py).
+func fakeProvider(_ flags: String = "") -> String {
+    let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/fake_provider.py").path
+    return "python3 \(script) \(flags)"
+}
+
+/// Lines of a counting file written by the fake provider; 0 if absent.
+func countLines(_ url: URL) -> Int {
+    guard let data = try? Data(contentsOf: url) else { return 0 }
+    return data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+}
+
+/// JSONL records `{"id": i, "text": "text i …"}`.
+func corpus(_ count: Int, prefix: String = "text") -> String {
+    (0..<count).map { "{\"id\":\($0),\"text\":\"\(prefix) number \($0) with some words\"}\n" }.joined()
+}
+
+/// Rows of the `embedding` table of a model file, via Python's sqlite3 so
+/// the check does not go through our own code.
+func python(_ code: String, _ arguments: [String] = []) throws -> ProcessResult {
+    try runProcess("/usr/bin/env", ["python3", "-c", code] + arguments)
+}
+
+func parseJSONLines(_ data: Data) -> [[String: Any]] {
+    String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+        try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+    }
+}
+
+func vectors(_ data: Data, field: String = "embedding") -> [[Double]] {
+    parseJSONLines(data).map { ($0[field] as! [NSNumber]).map(\.doubleValue) }
+}
