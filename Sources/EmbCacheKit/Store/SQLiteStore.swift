@@ -22,16 +22,19 @@ public final class SQLiteStore: VectorStore {
     public let path: String
     public private(set) var dimension: Int?
 
-    private let connection: SQLiteConnection
+    /// nil for a lookup-only store whose model file does not exist.
+    private let connection: SQLiteConnection?
     private let provider: String?
     private var metadataWritten: Bool
-    private lazy var selectStatement = try? connection.prepare(
+    private lazy var selectStatement = try? connection?.prepare(
         "SELECT embedding FROM embedding WHERE hashid = ?1")
 
-    /// Opens (creating if needed) the model file of `identity` in
-    /// `directory`. `provider` names what computes the misses (nil when
-    /// nothing does: metadata is then left for the first writer);
-    /// `expectedDimension` is what it returns, when known in advance.
+    /// Opens the model file of `identity` in `directory`. `provider` names
+    /// what computes the misses; nil makes the store lookup-only: it opens
+    /// the file read-only, creates and changes nothing, and a model file
+    /// that does not exist answers every key with a miss.
+    /// `expectedDimension` is what the provider returns, when known in
+    /// advance.
     public init(
         directory: String, identity: ModelIdentity, provider: String?, expectedDimension: Int? = nil
     ) throws {
@@ -40,19 +43,25 @@ public final class SQLiteStore: VectorStore {
         self.provider = provider
         let path = directory + "/" + identity.fileName
         self.path = path
-        try CacheDirectory.create(directory)
-        let hashstringPath = directory + "/" + Self.hashstringFileName
-        CacheDirectory.createPrivateFile(path)
-        CacheDirectory.createPrivateFile(hashstringPath)
-
-        let db = try SQLiteConnection(path: path)
-        sqlite3_busy_timeout(db.handle, 10_000)
-        let attach = try db.prepare("ATTACH DATABASE ?1 AS hs")
-        try attach.bind(text: hashstringPath, at: 1)
-        try Self.unusable(path) { () in try attach.step() }
-
-        let writable = sqlite3_db_readonly(db.handle, "main") == 0
+        let writable = provider != nil
+        if !writable && access(path, F_OK) != 0 {
+            connection = nil
+            dimension = expectedDimension
+            metadataWritten = true
+            return
+        }
         if writable {
+            try CacheDirectory.create(directory)
+            CacheDirectory.createPrivateFile(path)
+            CacheDirectory.createPrivateFile(directory + "/" + Self.hashstringFileName)
+        }
+
+        let db = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: !writable) }
+        sqlite3_busy_timeout(db.handle, 10_000)
+        if writable {
+            let attach = try db.prepare("ATTACH DATABASE ?1 AS hs")
+            try attach.bind(text: directory + "/" + Self.hashstringFileName, at: 1)
+            try Self.unusable(path) { () in try attach.step() }
             try Self.retryingWhileBusy { () in
                 try Self.unusable(path) { () in
                     _ = try db.scalarText("PRAGMA main.journal_mode = WAL")
@@ -75,7 +84,7 @@ public final class SQLiteStore: VectorStore {
                     """)
             }
         }
-        let metadata = try Self.readMetadata(db)
+        let metadata = try Self.unusable(path) { () in try Self.readMetadata(db) }
         if let stored = metadata["model"], stored != identity.canonical {
             throw EmbCacheError.unusableCache(
                 path: path,
@@ -99,6 +108,7 @@ public final class SQLiteStore: VectorStore {
     }
 
     public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
+        guard let connection else { return keys.map { _ in .miss } }
         guard let select = selectStatement else {
             throw EmbCacheError.unusableCache(path: path, reason: "has no embedding table")
         }
@@ -130,6 +140,9 @@ public final class SQLiteStore: VectorStore {
                 reason: "holds \(width)-dimensional vectors, the provider returned \(bad.vector.count)")
         }
         dimension = width
+        guard let connection, provider != nil else {
+            throw EmbCacheError.configuration("cache \(path) was opened for lookups only")
+        }
         try retryingWrite { () in
             let text = try connection.prepare("INSERT OR IGNORE INTO hs.hashstring (hashid, text) VALUES (?1, ?2)")
             let keep = try connection.prepare("INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
@@ -155,6 +168,7 @@ public final class SQLiteStore: VectorStore {
     /// and, once known, the dimension. Never overwrites: what a file says it
     /// holds stays true.
     private func writeMetadata() throws {
+        guard let connection else { return }
         let insert = try connection.prepare(
             "INSERT OR IGNORE INTO main.\(Self.metadataTable) (key, value) VALUES (?1, ?2)")
         var values = [
@@ -202,6 +216,7 @@ public final class SQLiteStore: VectorStore {
     /// One write transaction, retried with backoff while another process
     /// holds the write lock past the busy timeout.
     private func retryingWrite(_ body: () throws -> Void) throws {
+        guard let connection else { return }
         try Self.retryingWhileBusy { () in
             try connection.execute("BEGIN IMMEDIATE")
             do {
@@ -229,9 +244,9 @@ public final class SQLiteStore: VectorStore {
 
     /// Turns SQLite's failures while opening into a cache that can't be
     /// used: not a database, unreadable, or locked read-only.
-    private static func unusable(_ path: String, _ body: () throws -> Void) throws {
+    private static func unusable<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
-            try body()
+            return try body()
         } catch EmbCacheError.store(_, let code, let message, _) where !isBusy(code) {
             throw EmbCacheError.unusableCache(path: path, reason: "cannot be opened as a cache: \(message)")
         }
