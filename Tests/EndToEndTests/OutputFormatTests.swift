@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// f32, npy and base64 read back by NumPy and by hand.
+@Suite struct OutputFormatTests {
+    let input = corpus(25)
+
+    func jsonlVectors(_ cache: TemporaryDirectory) throws -> [[Float]] {
+        let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path], stdin: input)
+        return vectors(result.stdout).map { $0.map(Float.init) }
+    }
+
+    @Test func f32IsRawLittleEndianRowsThatNumpyReads() throws {
+        let cache = TemporaryDirectory()
+        let expected = try jsonlVectors(cache)
+        for format in ["f32", "raw"] {
+            let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path, "--format", format], stdin: input)
+            #expect(result.status == 0)
+            #expect(result.stdout.count == 25 * 12 * 4)
+            let file = cache.file("m.\(format)")
+            try result.stdout.write(to: file)
+            let numpy = try python(
+                "import numpy, json, sys; print(json.dumps(numpy.fromfile(sys.argv[1], dtype='<f4').reshape(-1, 12).tolist()))",
+                [file.path])
+            let rows = try JSONSerialization.jsonObject(with: numpy.stdout) as! [[NSNumber]]
+            #expect(rows.map { $0.map(\.floatValue) } == expected)
+        }
+    }
+
+    @Test func float64RowsWidenTheSameValues() throws {
+        let cache = TemporaryDirectory()
+        let expected = try jsonlVectors(cache)
+        let result = try Embcache.run(
+            ["--model", "hash-12", "--cache-dir", cache.path, "--format", "f32", "--dtype", "float64"], stdin: input)
+        #expect(result.stdout.count == 25 * 12 * 8)
+        let values = result.stdout.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+        #expect(values.map(Float.init) == expected.flatMap { $0 })
+    }
+
+    @Test(arguments: ["float32", "float64"])
+    func npyToAFileLoadsInNumpy(dtype: String) throws {
+        let cache = TemporaryDirectory()
+        let expected = try jsonlVectors(cache)
+        let file = cache.file("m.npy")
+        let result = try Embcache.run(
+            ["--model", "hash-12", "--cache-dir", cache.path, "--format", "npy", "--dtype", dtype, "-o", file.path],
+            stdin: input)
+        #expect(result.status == 0)
+        #expect(result.stdout.isEmpty)
+        let numpy = try python(
+            "import numpy, json, sys; a = numpy.load(sys.argv[1]); print(a.dtype, a.shape); print(json.dumps(a.astype('f4').tolist()))",
+            [file.path])
+        let lines = numpy.stdoutText.split(separator: "\n")
+        #expect(lines.first == "\(dtype) (25, 12)")
+        let rows = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [[NSNumber]]
+        #expect(rows.map { $0.map(\.floatValue) } == expected)
+    }
+
+    @Test func npyToAPipeIsSpooledThenWrittenWhole() throws {
+        let cache = TemporaryDirectory()
+        let expected = try jsonlVectors(cache)
+        let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path, "--format", "npy"], stdin: input)
+        #expect(result.status == 0)
+        let file = cache.file("piped.npy")
+        try result.stdout.write(to: file)
+        let numpy = try python(
+            "import numpy, json, sys; a = numpy.load(sys.argv[1]); print(json.dumps(a.tolist()))", [file.path])
+        let rows = try JSONSerialization.jsonObject(with: numpy.stdout) as! [[NSNumber]]
+        #expect(rows.map { $0.map(\.floatValue) } == expected)
+    }
+
+    @Test func npyOfNoRecordsHasShapeZeroByD() throws {
+        let cache = TemporaryDirectory()
+        let file = cache.file("empty.npy")
+        let result = try Embcache.run(
+            ["--model", "hash-12", "--cache-dir", cache.path, "--format", "npy", "-o", file.path], stdin: "")
+        #expect(result.status == 0)
+        let numpy = try python("import numpy, sys; print(numpy.load(sys.argv[1]).shape)", [file.path])
+        #expect(numpy.stdoutText == "(0, 12)\n")
+    }
+
+    @Test func base64IsLittleEndianFloat32OfTheSameVector() throws {
+        let cache = TemporaryDirectory()
+        let expected = try jsonlVectors(cache)
+        let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path, "--format", "base64"], stdin: input)
+        let decoded = parseJSONLines(result.stdout).map { record -> [Float] in
+            let bytes = Data(base64Encoded: record["embedding"] as! String)!
+            return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        #expect(decoded == expected)
+    }
+
+    @Test func failedRunLeavesNoOutputFile() throws {
+        let cache = TemporaryDirectory()
+        let file = cache.file("out.jsonl")
+        try Data("previous\n".utf8).write(to: file)
+        let result = try Embcache.run(
+            ["--model", "hash-12", "--cache-dir", cache.path, "-o", file.path], stdin: "{\"text\":\"a\"}\nbad\n")
+        #expect(result.status == 65)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "previous\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasPrefix("out.jsonl") } == ["out.jsonl"])
+    }
+
+    @Test func closedDownstreamPipeIsAQuietSuccess() throws {
+        let cache = TemporaryDirectory()
+        let file = cache.write("big.jsonl", corpus(20_000))
+        let script = "\"$0\" --model hash-64 --cache-dir \"$1\" \"$2\" | head -1 > /dev/null; echo \"${PIPESTATUS[0]}\""
+        let result = try runProcess("/bin/bash", ["-c", script, Embcache.binary, cache.path, file.path])
+        #expect(result.stdoutText == "0\n")
+        #expect(result.stderrText == "")
+    }
+}
