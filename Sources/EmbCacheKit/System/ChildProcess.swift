@@ -64,7 +64,14 @@ final class ChildProcess: @unchecked Sendable {
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGPIPE)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        // A process group of its own, so that stopping the child also stops
+        // whatever the shell started, which holds our stderr open. Signals
+        // from the terminal reach embcache, which stops its children.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
 
         var childPID: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
@@ -85,6 +92,9 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Sends one line and waits for one line back, writing and reading at
     /// once so that neither side's pipe buffer can fill and stall both.
+    /// An interrupt does not abandon a request the child has started on:
+    /// its answer is paid for and will be committed; the timeout bounds the
+    /// wait, and a second signal ends embcache at once.
     func exchange(_ request: [UInt8], timeout: Duration) throws(Failure) -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         var written = 0
@@ -95,7 +105,7 @@ final class ChildProcess: @unchecked Sendable {
                 pending.removeFirst(newline + 1)
                 return line
             }
-            if Interrupt.isRequested { throw .interrupted }
+            if Interrupt.isRequested && written < request.count { throw .interrupted }
             if ContinuousClock.now >= deadline { throw .timedOut }
             var fds = [pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
             if written < request.count { fds.append(pollfd(fd: input, events: Int16(POLLOUT), revents: 0)) }
@@ -125,9 +135,13 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// Closes the child's input, gives it a moment to exit, then kills it.
+    /// Closes the child's input, gives it a moment to exit, then kills its
+    /// process group.
     func terminate() {
-        guard !reaped else { return }
+        guard !reaped else {
+            kill(-pid, SIGKILL)
+            return
+        }
         close(input)
         close(output)
         for _ in 0..<20 {
@@ -137,7 +151,7 @@ final class ChildProcess: @unchecked Sendable {
             }
             usleep(10_000)
         }
-        kill(pid, SIGKILL)
+        kill(-pid, SIGKILL)
         waitpid(pid, nil, 0)
         reaped = true
     }

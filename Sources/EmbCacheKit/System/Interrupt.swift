@@ -14,7 +14,16 @@ private let interruptSignal = Atomic<Int32>(0)
 public enum Interrupt {
     public static func install() {
         signal(SIGPIPE, SIG_IGN)
+        // A parent may hand us a blocked mask (threads of a thread pool
+        // often block signals, and children inherit that).
+        var handled = sigset_t()
+        sigemptyset(&handled)
         for sig in [SIGINT, SIGTERM] {
+            var current = sigaction()
+            sigaction(sig, nil, &current)
+            // A signal ignored on entry stays ignored (nohup, `cmd &`).
+            if isIgnored(current) { continue }
+            sigaddset(&handled, sig)
             var action = sigaction()
             #if canImport(Glibc)
             action.__sigaction_handler.sa_handler = { received in
@@ -29,6 +38,16 @@ public enum Interrupt {
             action.sa_flags = 0
             sigaction(sig, &action, nil)
         }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
+    }
+
+    private static func isIgnored(_ action: sigaction) -> Bool {
+        #if canImport(Glibc)
+        let handler = action.__sigaction_handler.sa_handler
+        #else
+        let handler = action.__sigaction_u.__sa_handler
+        #endif
+        return unsafeBitCast(handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }
 
     public static var isRequested: Bool { interruptSignal.load(ordering: .relaxed) != 0 }

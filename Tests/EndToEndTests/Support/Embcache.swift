@@ -102,8 +102,16 @@ final class RunningProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The test runner's threads block signals; the child must not inherit that.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
         var child: pid_t = 0
-        let code = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        let code = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         close(pipes[0][0])
         close(pipes[1][1])
         close(pipes[2][1])

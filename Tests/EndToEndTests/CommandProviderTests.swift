@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// The command provider under every fault the fake provider can inject:
+/// a clear message, status 69, and the vectors of every earlier window in
+/// the cache, nothing from the bad answer.
+@Suite struct CommandProviderTests {
+    struct Fault: CustomTestStringConvertible, Sendable {
+        var flags: String
+        var message: String
+        var testDescription: String { flags }
+    }
+
+    static let faults: [Fault] = [
+        Fault(flags: "--die-after 2", message: "provider command: the command exited with status 3"),
+        Fault(flags: "--garbage-after 2", message: "provider command: answer is not JSON"),
+        Fault(flags: "--short-after 2", message: "provider command: answered 4 vectors for a batch of 5 texts"),
+        Fault(flags: "--error-after 2", message: "provider command: the command reported: model exploded"),
+        Fault(flags: "--wrong-dim-after 2", message: "cache "),
+        Fault(flags: "--hang-after 2", message: "provider command: no answer within 1 s (see --timeout)"),
+    ]
+
+    @Test(arguments: faults)
+    func faultStopsTheRunAndKeepsEarlierWindows(_ fault: Fault) throws {
+        let cache = TemporaryDirectory()
+        let count = cache.file("calls")
+        let arguments = [
+            "--model", "fake", "--cache-dir", cache.path, "--window", "5", "--batch-size", "5", "--timeout", "1",
+            "--max-requests", "1",
+        ]
+        let result = try Embcache.run(
+            arguments + ["--command", fakeProvider("--count \(count.path) \(fault.flags)")], stdin: corpus(20))
+        #expect(result.stderrText.hasPrefix("embcache: \(fault.message)"), "\(result.stderrText)")
+        #expect(result.status == (fault.flags.hasPrefix("--wrong-dim") ? 78 : 69))
+        #expect(result.stdoutLines.count == 10)
+        // The two answered windows are cached; a clean re-run computes only the rest.
+        let clean = cache.file("clean-calls")
+        let rerun = try Embcache.run(
+            arguments + ["--command", fakeProvider("--count \(clean.path)")], stdin: corpus(20))
+        #expect(rerun.status == 0)
+        #expect(countLines(clean) == 10)
+    }
+
+    @Test func severalChildrenServeRequestsInFlightWithoutChangingTheOrder() throws {
+        let cache = TemporaryDirectory()
+        let serial = try Embcache.run(
+            ["--model", "fake", "--command", fakeProvider(), "--cache-dir", cache.path, "--max-requests", "1"],
+            stdin: corpus(200))
+        let parallelCache = TemporaryDirectory()
+        let parallel = try Embcache.run(
+            ["--model", "fake", "--command", fakeProvider("--delay 0.02"), "--cache-dir", parallelCache.path,
+             "--max-requests", "4", "--batch-size", "7"], stdin: corpus(200))
+        #expect(parallel.status == 0)
+        #expect(parallel.stdout == serial.stdout)
+    }
+
+    @Test func aCommandThatCannotRunIsAProviderError() throws {
+        let cache = TemporaryDirectory()
+        let result = try Embcache.run(
+            ["--model", "fake", "--command", "/nonexistent/model-server", "--cache-dir", cache.path],
+            stdin: "{\"text\":\"a\"}\n")
+        #expect(result.status == 69)
+        #expect(result.stderrText.contains("provider command: the command exited with status 127"))
+    }
+
+    @Test func theExampleSentenceTransformersScriptSpeaksTheProtocol() throws {
+        // The real library is not installed here: a stand-in module with its
+        // API shape checks the script's request loop, order and error path.
+        let work = TemporaryDirectory()
+        try FileManager.default.createDirectory(at: work.file("sentence_transformers"), withIntermediateDirectories: true)
+        _ = work.write("sentence_transformers/__init__.py", """
+            import numpy as np
+            class SentenceTransformer:
+                def __init__(self, name, device=None):
+                    self.name = name
+                def encode(self, texts, normalize_embeddings=False, convert_to_numpy=True):
+                    if "boom" in texts:
+                        raise ValueError("cannot embed")
+                    return np.array([[float(len(t)), 1.0, 2.0] for t in texts], dtype=np.float32)
+            """)
+        let script = Embcache.packageRoot.appendingPathComponent("Scripts/sentence-transformers-provider.py").path
+        let command = "PYTHONPATH=\(work.path) python3 \(script) some-model"
+        let result = try Embcache.run(
+            ["--model", "st", "--command", command, "--cache-dir", work.path, "--no-normalize"],
+            stdin: "{\"text\":\"ab\"}\n{\"text\":\"abcd\"}\n")
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(vectors(result.stdout) == [[2, 1, 2], [4, 1, 2]])
+        let failing = try Embcache.run(
+            ["--model", "st", "--command", command, "--cache-dir", work.path], stdin: "{\"text\":\"boom\"}\n")
+        #expect(failing.status == 69)
+        #expect(failing.stderrText.contains("ValueError: cannot embed"))
+    }
+}
