@@ -147,10 +147,8 @@ struct EmbCacheCommand: ParsableCommand {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
         let hashDimension = HashEmbedder.dimension(forModel: model)
-        let choice: ProviderChoice
-        switch provider ?? (hashDimension != nil ? "hash" : command != nil ? "command" : nil) {
-        case _ where offline:
-            choice = .none
+        var choice: ProviderChoice
+        switch provider ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil) {
         case "hash":
             guard let hashDimension else {
                 throw EmbCacheError.usage("the hash provider takes models named hash-<d>, d from 1 to 65536, not \"\(model)\"")
@@ -160,13 +158,22 @@ struct EmbCacheCommand: ParsableCommand {
             guard let command, !command.isEmpty else {
                 throw EmbCacheError.usage("the command provider needs --command")
             }
+            // hash-<d> names the built-in's vectors; another provider's must
+            // never land in that file.
+            guard hashDimension == nil else {
+                throw EmbCacheError.usage("model names hash-<d> belong to the hash provider; name the command's model otherwise")
+            }
             choice = .command(command, timeout: .milliseconds(Int64(timeout * 1000)))
         case let name?:
             throw EmbCacheError.usage("unknown provider \"\(name)\" (known: hash, command)")
         case nil:
-            throw EmbCacheError.usage(
-                "no provider for model \"\(model)\": name one with --provider, or use --offline to answer from the cache only")
+            guard offline else {
+                throw EmbCacheError.usage(
+                    "no provider for model \"\(model)\": name one with --provider, or use --offline to answer from the cache only")
+            }
+            choice = .none
         }
+        if offline { choice = .none }
         return FilterConfiguration(
             inputs: files, identity: ModelIdentity(name: model), provider: choice,
             cacheDirectory: try CacheDirectory.resolve(flag: cacheDir, environment: environment),

@@ -23,8 +23,11 @@ public final class MatrixWriter: RecordWriter {
         case spool(ByteSink)
     }
 
-    public init(sink: ByteSink, dtype: OutputDType, normalize: Bool, npy: Bool) throws {
+    /// `dimension` is the cache's, when known before any row: it sizes the
+    /// NaN rows of records that come before the first vector.
+    public init(sink: ByteSink, dtype: OutputDType, normalize: Bool, npy: Bool, dimension: Int? = nil) throws {
         self.sink = sink
+        self.dimension = dimension
         self.dtype = dtype
         self.normalize = normalize
         guard npy else {

@@ -57,7 +57,8 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
         case .spawn(let code): return .provider(name: name, message: "cannot start /bin/sh: \(systemMessage(code))")
         case .exited(let how): return .provider(name: name, message: "the command \(how)")
         case .timedOut:
-            return .provider(name: name, message: "no answer within \(timeout.components.seconds) s (see --timeout)")
+            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            return .provider(name: name, message: "no answer within \(String(format: "%g", seconds)) s (see --timeout)")
         case .io(let code): return .provider(name: name, message: "pipe to the command: \(systemMessage(code))")
         }
     }
