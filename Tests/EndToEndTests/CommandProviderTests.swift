@@ -91,3 +91,30 @@ import Testing
         #expect(failing.stderrText.contains("ValueError: cannot embed"))
     }
 }
+
+@Suite struct HashProviderTests {
+    /// The hash embedder written again in Python from its documented
+    /// definition gives the same float32 bytes: the man page and the code
+    /// say the same thing, and no platform detail leaks into the vectors.
+    @Test func vectorsMatchAnIndependentImplementationOfTheDefinition() throws {
+        let cache = TemporaryDirectory()
+        let input = try Data(contentsOf: Embcache.sharedFixtures.appendingPathComponent("seed-cache/texts.jsonl"))
+        for d in [7, 64, 384] {
+            let ours = try Embcache.run(
+                ["--model", "hash-\(d)", "--cache-dir", cache.path, "--format", "f32", "--no-normalize"], stdin: input)
+            let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/hash_embedder_reference.py").path
+            let reference = try runProcess("/usr/bin/env", ["python3", script, String(d)], stdin: input)
+            #expect(reference.status == 0, "\(reference.stderrText)")
+            #expect(ours.stdout == reference.stdout, "hash-\(d)")
+        }
+    }
+
+    @Test func nullRowsBeforeTheFirstVectorTakeTheKnownDimension() throws {
+        let cache = TemporaryDirectory()
+        let result = try Embcache.run(
+            ["--model", "hash-4", "--cache-dir", cache.path, "--format", "f32", "--on-error", "null", "-q"],
+            stdin: "{\"text\":1}\n{\"text\":\"a\"}\n")
+        #expect(result.status == 0)
+        #expect(result.stdout.count == 2 * 4 * 4)
+    }
+}

@@ -94,7 +94,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         case .f32, .npy:
             try MatrixWriter(
                 sink: sink, dtype: configuration.dtype, normalize: configuration.normalize,
-                npy: configuration.format == .npy)
+                npy: configuration.format == .npy, dimension: store.dimension)
         }
 
     let defaults = provider?.limits ?? BatchLimits(texts: 1, bytes: 1)
