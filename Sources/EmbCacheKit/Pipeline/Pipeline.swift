@@ -57,28 +57,92 @@ public final class Pipeline {
 
     /// Runs over the inputs in order (`-` is stdin) and finishes the
     /// output. Throws the first error that stops the run, after committing
-    /// every vector computed before it.
+    /// every vector computed before it and writing every record before it.
+    ///
+    /// Three stages overlap, each on its own thread, joined by short
+    /// queues: reading and decoding the next window, answering this one
+    /// from the store and the provider, writing the previous one.
     public func run(inputs: [String], maxLineBytes: Int) throws {
+        let decoded = BoundedQueue<Result<[Record], Error>>(capacity: 2)
+        let encoded = BoundedQueue<[OutputRow]>(capacity: 2)
+        let reading = DispatchGroup()
+        let writing = DispatchGroup()
+        let writeFailure = Mutex<Error?>(nil)
+
+        let decoder = self.decoder
+        let windowSize = settings.windowSize
+        reading.enter()
+        Thread.detachNewThread {
+            do {
+                try Self.readWindows(inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize) {
+                    decoded.push(.success(Self.decode($0, with: decoder)))
+                }
+            } catch {
+                decoded.push(.failure(error))
+            }
+            decoded.close()
+            reading.leave()
+        }
+        let writer = UnsafeSendable(self.writer)
+        writing.enter()
+        Thread.detachNewThread {
+            while let rows = encoded.pop() {
+                do {
+                    try writer.value.write(rows)
+                } catch {
+                    writeFailure.withLock { $0 = error }
+                    // Stop taking rows: the main stage sees the failure.
+                    encoded.close()
+                }
+            }
+            writing.leave()
+        }
+
+        var failure: Error?
+        do {
+            while let window = decoded.pop() {
+                if let error = writeFailure.withLock({ $0 }) { throw error }
+                try process(try window.get()) { encoded.push($0) }
+            }
+        } catch {
+            failure = error
+        }
+        decoded.close()
+        encoded.close()
+        writing.wait()
+        if let failure = failure ?? writeFailure.withLock({ $0 }) {
+            throw failure
+        }
+        reading.wait()
+        try self.writer.finish(dimension: store.dimension)
+    }
+
+    /// Reads non-blank lines from each input in turn and hands them on in
+    /// windows; stops early when `deliver` returns false.
+    private static func readWindows(
+        _ inputs: [String], maxLineBytes: Int, decoder: RecordDecoder, size: Int, deliver: ([Line]) -> Bool
+    ) throws {
         var window: [Line] = []
-        window.reserveCapacity(settings.windowSize)
+        window.reserveCapacity(size)
         for input in inputs {
             let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
             while let line = try reader.next() {
                 if decoder.isBlank(line) { continue }
                 window.append(line)
-                if window.count == settings.windowSize {
-                    try process(window)
+                if window.count == size {
+                    guard deliver(window) else { return }
                     window.removeAll(keepingCapacity: true)
                 }
             }
         }
-        if !window.isEmpty { try process(window) }
-        try writer.finish(dimension: store.dimension)
+        if !window.isEmpty { _ = deliver(window) }
     }
 
-    private func process(_ lines: [Line]) throws {
+    /// Answers one window and hands its rows to `emit`; a failing record
+    /// ends the window there.
+    private func process(_ decoded: [Record], emit: ([OutputRow]) -> Void) throws {
         try Interrupt.check()
-        var records = decode(lines)
+        var records = decoded
         reporter.update { $0.records += records.count }
 
         // A bad record stops a failing run where it stands: nothing after
@@ -93,12 +157,12 @@ public final class Pipeline {
         }
 
         let vectors = try resolve(records)
-        try emit(records, vectors)
-        if let stop { throw stop }
+        let (rows, missing) = rows(for: records, vectors)
+        emit(rows)
+        if let error = missing ?? stop { throw error }
     }
 
-    private func decode(_ lines: [Line]) -> [Record] {
-        let decoder = self.decoder
+    private static func decode(_ lines: [Line], with decoder: RecordDecoder) -> [Record] {
         let chunkCount = lines.count < 256 ? 1 : ProcessInfo.processInfo.activeProcessorCount * 2
         let chunkSize = (lines.count + chunkCount - 1) / chunkCount
         var chunks = [[Record]](repeating: [], count: chunkCount)
@@ -227,7 +291,10 @@ public final class Pipeline {
         return batches
     }
 
-    private func emit(_ records: [Record], _ vectors: [CacheKey: [Float]]) throws {
+    /// The output rows of a window, in order. Under `--on-error fail` the
+    /// rows stop before the first record without a vector, which is
+    /// returned as the error.
+    private func rows(for records: [Record], _ vectors: [CacheKey: [Float]]) -> ([OutputRow], EmbCacheError?) {
         var rows: [OutputRow] = []
         rows.reserveCapacity(records.count)
         for record in records {
@@ -245,8 +312,7 @@ public final class Pipeline {
             }
             switch settings.onError {
             case .fail:
-                try writer.write(rows)
-                throw EmbCacheError.input(record.location, problem)
+                return (rows, .input(record.location, problem))
             case .skip:
                 reporter.warn("\(record.location): \(problem) (skipped)")
                 reporter.update { $0.skipped += 1 }
@@ -256,7 +322,7 @@ public final class Pipeline {
                 rows.append(nullRow(for: record))
             }
         }
-        try writer.write(rows)
+        return (rows, nil)
     }
 
     /// A record without a vector under `--on-error null`. A record whose
