@@ -1,4 +1,3 @@
-import Foundation
 
 /// How input lines become texts.
 public enum InputMode: String, Sendable, CaseIterable {
@@ -37,18 +36,22 @@ public struct Record: Sendable {
 public struct RecordDecoder: Sendable {
     public var mode: InputMode
     /// Path components of the text field (`a.b` → ["a", "b"]).
-    public var textPath: [String]
+    public let textPath: [String]
     /// A field the output will add; a record that has it already is refused
     /// rather than left with two fields of one name.
-    public var outputField: String?
+    public let outputField: String?
     /// The line size limit, for the message about lines over it.
     public var maxLineBytes: Int
+    private let pathBytes: [[UInt8]]
+    private let outputFieldBytes: [UInt8]?
 
     public init(mode: InputMode, textField: String, outputField: String?, maxLineBytes: Int) {
         self.mode = mode
         self.maxLineBytes = maxLineBytes
         self.textPath = textField.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         self.outputField = outputField
+        self.pathBytes = textPath.map { Array($0.utf8) }
+        self.outputFieldBytes = outputField.map { Array($0.utf8) }
     }
 
     /// Blank lines carry no record and are skipped.
@@ -75,32 +78,26 @@ public struct RecordDecoder: Sendable {
         case .lines:
             return Record.Content(text: string, key: CacheKey(text: string))
         case .jsonl:
-            let object: Any
+            let scanned: JSONScanner.Result
             do {
-                object = try JSONSerialization.jsonObject(with: Data(line.bytes), options: [.fragmentsAllowed])
+                scanned = try line.bytes.withUnsafeBufferPointer { bytes throws(JSONScanner.Failure) in
+                    try JSONScanner.scan(bytes, path: pathBytes, outputField: outputFieldBytes)
+                }
             } catch {
-                throw InputProblem.invalidJSON(jsonErrorSummary(error))
+                throw InputProblem.invalidJSON(error.message)
             }
-            guard let record = object as? [String: Any] else { throw InputProblem.notAnObject }
-            if let outputField, record[outputField] != nil { throw InputProblem.fieldAlreadyPresent(outputField) }
-            shape = record.isEmpty ? .empty : .nonEmpty
-            let text = try extractText(from: record)
-            if text.isEmpty { throw InputProblem.emptyText }
-            return Record.Content(text: text, key: CacheKey(text: text))
-        }
-    }
-
-    private func extractText(from record: [String: Any]) throws(InputProblem) -> String {
-        let path = textPath.joined(separator: ".")
-        var node: Any = record
-        for component in textPath {
-            guard let object = node as? [String: Any], let child = object[component] else {
-                throw InputProblem.missingField(path)
+            guard scanned.isObject else { throw InputProblem.notAnObject }
+            if scanned.hasOutputField, let outputField { throw InputProblem.fieldAlreadyPresent(outputField) }
+            shape = scanned.isEmptyObject ? .empty : .nonEmpty
+            let path = textPath.joined(separator: ".")
+            switch scanned.found {
+            case nil: throw InputProblem.missingField(path)
+            case .other(let type): throw InputProblem.fieldNotString(path, found: type)
+            case .string(let text):
+                if text.isEmpty { throw InputProblem.emptyText }
+                return Record.Content(text: text, key: CacheKey(text: text))
             }
-            node = child
         }
-        guard let text = node as? String else { throw InputProblem.fieldNotString(path, found: jsonTypeName(node)) }
-        return text
     }
 }
 
@@ -113,30 +110,7 @@ func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
     while true {
         switch parser.parseScalar(from: &iterator) {
         case .valid(let encoded): offset += encoded.count
-        case .error: return offset
-        case .emptyInput: return offset
+        case .error, .emptyInput: return offset
         }
     }
-}
-
-private func jsonTypeName(_ value: Any) -> String {
-    switch value {
-    case is NSNull: "null"
-    case is [Any]: "an array"
-    case is [String: Any]: "an object"
-    case let number as NSNumber:
-        String(cString: number.objCType) == "c" ? "a boolean" : "a number"
-    default: "not a string"
-    }
-}
-
-/// Foundation's messages are long and capitalised; keep the part that says
-/// what and where.
-private func jsonErrorSummary(_ error: Error) -> String {
-    let nsError = error as NSError
-    let detail = (nsError.userInfo[NSDebugDescriptionErrorKey] as? String) ?? nsError.localizedDescription
-    var summary = detail.trimmingCharacters(in: .whitespacesAndNewlines)
-    if summary.hasSuffix(".") { summary.removeLast() }
-    guard let first = summary.first else { return "unreadable" }
-    return first.lowercased() + summary.dropFirst()
 }

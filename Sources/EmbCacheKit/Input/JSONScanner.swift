@@ -1,0 +1,301 @@
+/// A strict JSON (RFC 8259) reader for one input record that validates the
+/// whole line but builds nothing except what the filter needs: the value at
+/// the text path, whether the record is an object, empty or not, and
+/// whether it already has the output field. Numbers are checked against the
+/// grammar, never converted, so `1e999999` is as good as `1`.
+///
+/// The bytes must already be valid UTF-8.
+struct JSONScanner {
+    /// What was found at the text path.
+    enum Found: Equatable {
+        case string(String)
+        case other(String)
+    }
+
+    struct Result {
+        var isObject = false
+        var isEmptyObject = false
+        var hasOutputField = false
+        var found: Found?
+    }
+
+    struct Failure: Error, Equatable {
+        var message: String
+    }
+
+    static let maxDepth = 512
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let path: [[UInt8]]
+    private let outputField: [UInt8]?
+    private var index = 0
+    private var depth = 0
+    private var result = Result()
+
+    private init(bytes: UnsafeBufferPointer<UInt8>, path: [[UInt8]], outputField: [UInt8]?) {
+        self.bytes = bytes
+        self.path = path
+        self.outputField = outputField
+    }
+
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, path: [[UInt8]], outputField: [UInt8]?) throws(Failure) -> Result {
+        var scanner = JSONScanner(bytes: bytes, path: path, outputField: outputField)
+        scanner.skipWhitespace()
+        if scanner.peek == UInt8(ascii: "{") {
+            scanner.result.isObject = true
+            try scanner.object(pathDepth: 0, top: true)
+        } else {
+            try scanner.value(capture: false, pathDepth: nil)
+        }
+        scanner.skipWhitespace()
+        if scanner.index < bytes.count { throw scanner.unexpected() }
+        return scanner.result
+    }
+
+    // MARK: - Values
+
+    private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+    }
+
+    /// Parses one value. `capture` keeps it as the found text value;
+    /// `pathDepth` is set when an object here lies on the text path.
+    private mutating func value(capture: Bool, pathDepth: Int?) throws(Failure) {
+        skipWhitespace()
+        guard let byte = peek else { throw failure("unexpected end of line") }
+        switch byte {
+        case UInt8(ascii: "{"):
+            if capture { result.found = .other("an object") }
+            try object(pathDepth: pathDepth, top: false)
+        case UInt8(ascii: "["):
+            if capture { result.found = .other("an array") }
+            try array()
+        case UInt8(ascii: "\""):
+            let text = try string(decode: capture)
+            if capture { result.found = .string(text ?? "") }
+        case UInt8(ascii: "t"):
+            try literal("true")
+            if capture { result.found = .other("a boolean") }
+        case UInt8(ascii: "f"):
+            try literal("false")
+            if capture { result.found = .other("a boolean") }
+        case UInt8(ascii: "n"):
+            try literal("null")
+            if capture { result.found = .other("null") }
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try number()
+            if capture { result.found = .other("a number") }
+        default:
+            throw unexpected()
+        }
+    }
+
+    private mutating func object(pathDepth: Int?, top: Bool) throws(Failure) {
+        try enter()
+        index += 1
+        skipWhitespace()
+        if peek == UInt8(ascii: "}") {
+            index += 1
+            if top { result.isEmptyObject = true }
+            depth -= 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard peek == UInt8(ascii: "\"") else { throw peek == nil ? failure("unexpected end of line") : unexpected() }
+            let keyStart = index
+            let decodedKey = try string(decode: false, keepEscapedBytes: true)
+            let key = decodedKey.map { Array($0.utf8) }
+            let rawKey = bytes[(keyStart + 1)..<(index - 1)]
+            let keyEquals = { (wanted: [UInt8]) -> Bool in key.map { $0 == wanted } ?? rawKey.elementsEqual(wanted) }
+            skipWhitespace()
+            guard peek == UInt8(ascii: ":") else { throw peek == nil ? failure("unexpected end of line") : unexpected() }
+            index += 1
+            if top, let outputField, keyEquals(outputField) { result.hasOutputField = true }
+            var capture = false
+            var nextDepth: Int?
+            if let pathDepth, pathDepth < path.count, keyEquals(path[pathDepth]) {
+                if pathDepth == path.count - 1 {
+                    capture = true
+                } else {
+                    nextDepth = pathDepth + 1
+                }
+            }
+            try value(capture: capture, pathDepth: nextDepth)
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                depth -= 1
+                return
+            case nil: throw failure("unexpected end of line")
+            default: throw unexpected()
+            }
+        }
+    }
+
+    private mutating func array() throws(Failure) {
+        try enter()
+        index += 1
+        skipWhitespace()
+        if peek == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return
+        }
+        while true {
+            try value(capture: false, pathDepth: nil)
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                depth -= 1
+                return
+            case nil: throw failure("unexpected end of line")
+            default: throw unexpected()
+            }
+        }
+    }
+
+    private mutating func enter() throws(Failure) {
+        depth += 1
+        if depth > Self.maxDepth { throw failure("nested deeper than \(Self.maxDepth) levels") }
+    }
+
+    /// Reads a string at `index` (its opening quote). Returns its decoded
+    /// text when `decode` is set, or when `keepEscapedBytes` is set and it
+    /// has escapes (so a key can be compared without decoding the common
+    /// case); nil otherwise.
+    private mutating func string(decode: Bool, keepEscapedBytes: Bool = false) throws(Failure) -> String? {
+        index += 1
+        let start = index
+        var decoded: [UInt8]?
+        while true {
+            guard let byte = peek else { throw failure("unterminated string") }
+            switch byte {
+            case UInt8(ascii: "\""):
+                let end = index
+                index += 1
+                if let decoded { return decode || keepEscapedBytes ? String(decoding: decoded, as: UTF8.self) : nil }
+                return decode ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) : nil
+            case UInt8(ascii: "\\"):
+                if decoded == nil && (decode || keepEscapedBytes) { decoded = Array(bytes[start..<index]) }
+                try escape(into: &decoded)
+            case 0..<0x20:
+                throw failure("control character in a string")
+            default:
+                decoded?.append(byte)
+                index += 1
+            }
+        }
+    }
+
+    private mutating func escape(into decoded: inout [UInt8]?) throws(Failure) {
+        let at = index
+        index += 1
+        guard let byte = peek else { throw failure("unterminated string") }
+        index += 1
+        let simple: UInt8? =
+            switch byte {
+            case UInt8(ascii: "\""): 0x22
+            case UInt8(ascii: "\\"): 0x5C
+            case UInt8(ascii: "/"): 0x2F
+            case UInt8(ascii: "b"): 0x08
+            case UInt8(ascii: "f"): 0x0C
+            case UInt8(ascii: "n"): 0x0A
+            case UInt8(ascii: "r"): 0x0D
+            case UInt8(ascii: "t"): 0x09
+            default: nil
+            }
+        if let simple {
+            decoded?.append(simple)
+            return
+        }
+        guard byte == UInt8(ascii: "u") else { throw failure("invalid escape", at: at) }
+        var scalar = try hex4(at: at)
+        if (0xD800...0xDBFF).contains(scalar) {
+            guard peek == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                throw failure("unpaired surrogate escape", at: at)
+            }
+            index += 2
+            let low = try hex4(at: at)
+            guard (0xDC00...0xDFFF).contains(low) else { throw failure("unpaired surrogate escape", at: at) }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00...0xDFFF).contains(scalar) {
+            throw failure("unpaired surrogate escape", at: at)
+        }
+        if decoded != nil { decoded!.append(contentsOf: UTF8.encode(Unicode.Scalar(scalar)!)!) }
+    }
+
+    private mutating func hex4(at escapeStart: Int) throws(Failure) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let byte = peek else { throw failure("unterminated string") }
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - 0x30)
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - 0x61 + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - 0x41 + 10)
+            default: throw failure("invalid escape", at: escapeStart)
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    private mutating func number() throws(Failure) {
+        if peek == UInt8(ascii: "-") { index += 1 }
+        guard let first = peek, (0x30...0x39).contains(first) else { throw peek == nil ? failure("unexpected end of line") : unexpected() }
+        index += 1
+        if first != 0x30 { digits() }
+        if peek == UInt8(ascii: ".") {
+            index += 1
+            guard try requireDigit() else { return }
+        }
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            index += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+            _ = try requireDigit()
+        }
+    }
+
+    private mutating func digits() {
+        while let byte = peek, (0x30...0x39).contains(byte) { index += 1 }
+    }
+
+    private mutating func requireDigit() throws(Failure) -> Bool {
+        guard let byte = peek, (0x30...0x39).contains(byte) else {
+            throw peek == nil ? failure("unexpected end of line") : unexpected()
+        }
+        digits()
+        return true
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Failure) {
+        let count = word.utf8CodeUnitCount
+        let matches = index + count <= bytes.count && word.withUTF8Buffer { expected in
+            bytes[index..<(index + count)].elementsEqual(expected)
+        }
+        guard matches else { throw unexpected() }
+        index += count
+    }
+
+    // MARK: - Errors
+
+    private func failure(_ what: String, at position: Int? = nil) -> Failure {
+        Failure(message: "\(what) at column \((position ?? index) + 1)")
+    }
+
+    private func unexpected() -> Failure {
+        guard let byte = peek else { return failure("unexpected end of line") }
+        if byte >= 0x20 && byte < 0x7F {
+            return failure("unexpected character '\(Character(Unicode.Scalar(byte)))'")
+        }
+        return failure("unexpected byte 0x\(String(byte, radix: 16, uppercase: true))")
+    }
+}
