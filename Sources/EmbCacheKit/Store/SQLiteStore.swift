@@ -68,7 +68,15 @@ public final class SQLiteStore: VectorStore {
                     _ = try db.scalarText("PRAGMA hs.journal_mode = WAL")
                 }
             }
-            try db.execute("PRAGMA main.synchronous = NORMAL; PRAGMA hs.synchronous = NORMAL")
+            // Keys are hashes, so every insert lands on a random page of each
+            // index: a larger page cache and fewer, larger checkpoints write
+            // a page once per checkpoint instead of once per window.
+            try db.execute(
+                """
+                PRAGMA main.synchronous = NORMAL; PRAGMA hs.synchronous = NORMAL;
+                PRAGMA main.cache_size = -16384; PRAGMA hs.cache_size = -16384;
+                PRAGMA main.wal_autocheckpoint = 16384;
+                """)
             try Self.retryingWhileBusy { () in
                 try db.execute(
                     """
