@@ -2,9 +2,9 @@ import ArgumentParser
 import EmbCacheKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension InputMode: ExpressibleByArgument {}
@@ -30,10 +30,15 @@ struct EmbCacheCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Input files; - is stdin (the default).", valueName: "file"))
     var files: [String] = []
 
-    @Option(help: ArgumentHelp("Model name; hash-<d> is the built-in lexical embedder. Default: $EMBCACHE_MODEL.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Model name; hash-<d> is the built-in lexical embedder. Default: $EMBCACHE_MODEL.", valueName: "name"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Provider: hash or command. Default: hash for hash-<d>, command when --command is given.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Provider: hash or command. Default: hash for hash-<d>, command when --command is given.", valueName: "name"
+        ))
     var provider: String?
 
     @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
@@ -42,7 +47,9 @@ struct EmbCacheCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Field holding the text; a dotted path reaches into nested objects.", valueName: "path"))
     var textField = "text"
 
-    @Option(help: ArgumentHelp("Input format: jsonl (a JSON object per line) or lines (a plain text per line).", valueName: "mode"))
+    @Option(
+        help: ArgumentHelp(
+            "Input format: jsonl (a JSON object per line) or lines (a plain text per line).", valueName: "mode"))
     var input: InputMode = .jsonl
 
     @Option(name: .long, help: ArgumentHelp("Output format: jsonl, base64, f32 (or raw), npy.", valueName: "format"))
@@ -57,10 +64,14 @@ struct EmbCacheCommand: ParsableCommand {
     @Flag(name: .customLong("no-normalize"), help: "Write vectors as stored, not scaled to unit length.")
     var noNormalize = false
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file, replaced only when the run succeeds.", valueName: "file"))
+    @Option(
+        name: [.short, .customLong("output")],
+        help: ArgumentHelp("Write to this file, replaced only when the run succeeds.", valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
     var cacheDir: String?
 
     @Option(help: ArgumentHelp("What a record without a vector does: fail, skip or null.", valueName: "policy"))
@@ -75,7 +86,8 @@ struct EmbCacheCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Most texts per provider request (default: the provider's).", valueName: "n"))
     var batchSize: Int?
 
-    @Option(help: ArgumentHelp("Most UTF-8 bytes of text per provider request (default: the provider's).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Most UTF-8 bytes of text per provider request (default: the provider's).", valueName: "n"))
     var batchBytes: Int?
 
     @Option(help: ArgumentHelp("Provider requests in flight at once.", valueName: "n"))
@@ -151,7 +163,8 @@ struct EmbCacheCommand: ParsableCommand {
         switch provider ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil) {
         case "hash":
             guard let hashDimension else {
-                throw EmbCacheError.usage("the hash provider takes models named hash-<d>, d from 1 to 65536, not \"\(model)\"")
+                throw EmbCacheError.usage(
+                    "the hash provider takes models named hash-<d>, d from 1 to 65536, not \"\(model)\"")
             }
             choice = .hash(dimension: hashDimension)
         case "command":
@@ -161,7 +174,8 @@ struct EmbCacheCommand: ParsableCommand {
             // hash-<d> names the built-in's vectors; another provider's must
             // never land in that file.
             guard hashDimension == nil else {
-                throw EmbCacheError.usage("model names hash-<d> belong to the hash provider; name the command's model otherwise")
+                throw EmbCacheError.usage(
+                    "model names hash-<d> belong to the hash provider; name the command's model otherwise")
             }
             choice = .command(command, timeout: .milliseconds(Int64(timeout * 1000)))
         case let name?:
@@ -169,7 +183,8 @@ struct EmbCacheCommand: ParsableCommand {
         case nil:
             guard offline else {
                 throw EmbCacheError.usage(
-                    "no provider for model \"\(model)\": name one with --provider, or use --offline to answer from the cache only")
+                    "no provider for model \"\(model)\": name one with --provider, or use --offline to answer from the cache only"
+                )
             }
             choice = .none
         }

@@ -61,7 +61,8 @@ import Testing
             #expect(result.status == 0, "\(result.stderrText)")
             #expect(result.stdoutLines.count == 4000)
         }
-        let counts = try python("""
+        let counts = try python(
+            """
             import sqlite3, sys
             e = sqlite3.connect(sys.argv[1] + "/embedding-hash-64.sqlite")
             h = sqlite3.connect(sys.argv[1] + "/hashstring.sqlite")
@@ -97,20 +98,23 @@ import Testing
             #expect(result.status == 0, "\(result.stderrText)")
         }
         let inside = try FileManager.default.contentsOfDirectory(atPath: cache).sorted()
-        #expect(inside == [
-            "embedding-a-b.sqlite", "embedding-escape.sqlite", "embedding-etc-passwd.sqlite",
-            "embedding-x-drop-table-embedding.sqlite", "hashstring.sqlite",
-        ])
+        #expect(
+            inside == [
+                "embedding-a-b.sqlite", "embedding-escape.sqlite", "embedding-etc-passwd.sqlite",
+                "embedding-x-drop-table-embedding.sqlite", "hashstring.sqlite",
+            ])
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path) == ["cache"])
     }
 
     @Test func twoModelsWhoseFileNamesCollideAreNeverMixed() throws {
         let cache = TemporaryDirectory()
         let first = try Embcache.run(
-            ["--model", "My Model", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n")
+            ["--model", "My Model", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n"
+        )
         #expect(first.status == 0)
         let second = try Embcache.run(
-            ["--model", "my-model", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n")
+            ["--model", "my-model", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n"
+        )
         #expect(second.status == 78)
         #expect(second.stderrText.contains("holds vectors of model \"My Model\", not \"my-model\""))
         #expect(second.stdout.isEmpty)
@@ -119,9 +123,11 @@ import Testing
     @Test func aDimensionThatDisagreesWithTheCacheIsRefused() throws {
         let cache = TemporaryDirectory()
         _ = try Embcache.run(
-            ["--model", "m", "--command", fakeProvider("--dim 8"), "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n")
+            ["--model", "m", "--command", fakeProvider("--dim 8"), "--cache-dir", cache.path],
+            stdin: "{\"text\":\"a\"}\n")
         let other = try Embcache.run(
-            ["--model", "m", "--command", fakeProvider("--dim 9"), "--cache-dir", cache.path], stdin: "{\"text\":\"b\"}\n")
+            ["--model", "m", "--command", fakeProvider("--dim 9"), "--cache-dir", cache.path],
+            stdin: "{\"text\":\"b\"}\n")
         #expect(other.status == 78)
         #expect(other.stderrText.contains("holds 8-dimensional vectors, the provider returned 9"))
     }
@@ -137,8 +143,10 @@ import Testing
 
     @Test func aBadStoredVectorIsReportedRecomputedAndReplaced() throws {
         let cache = TemporaryDirectory()
-        let clean = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
-        let corrupt = try python("""
+        let clean = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
+        let corrupt = try python(
+            """
             import sqlite3, sys, struct
             e = sqlite3.connect(sys.argv[1] + "/embedding-hash-8.sqlite")
             rows = e.execute("select hashid from embedding").fetchall()
@@ -147,13 +155,15 @@ import Testing
             e.commit()
             """, [cache.path])
         #expect(corrupt.status == 0, "\(corrupt.stderrText)")
-        let repaired = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path, "-v"], stdin: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
+        let repaired = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path, "-v"], stdin: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
         #expect(repaired.status == 0)
         #expect(repaired.stdout == clean.stdout)
         #expect(repaired.stderrText.contains("vector of 12 bytes, expected 32"))
         #expect(repaired.stderrText.contains("non-finite value"))
         #expect(repaired.stderrText.contains("2 computed"))
-        let again = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path, "-v"], stdin: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
+        let again = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path, "-v"], stdin: "{\"text\":\"a\"}\n{\"text\":\"b\"}\n")
         #expect(again.stderrText.contains("2 hits"))
         #expect(!again.stderrText.contains("warning"))
     }

@@ -48,8 +48,10 @@ import Testing
             stdin: corpus(200))
         let parallelCache = TemporaryDirectory()
         let parallel = try Embcache.run(
-            ["--model", "fake", "--command", fakeProvider("--delay 0.02"), "--cache-dir", parallelCache.path,
-             "--max-requests", "4", "--batch-size", "7"], stdin: corpus(200))
+            [
+                "--model", "fake", "--command", fakeProvider("--delay 0.02"), "--cache-dir", parallelCache.path,
+                "--max-requests", "4", "--batch-size", "7",
+            ], stdin: corpus(200))
         #expect(parallel.status == 0)
         #expect(parallel.stdout == serial.stdout)
     }
@@ -67,8 +69,11 @@ import Testing
         // The real library is not installed here: a stand-in module with its
         // API shape checks the script's request loop, order and error path.
         let work = TemporaryDirectory()
-        try FileManager.default.createDirectory(at: work.file("sentence_transformers"), withIntermediateDirectories: true)
-        _ = work.write("sentence_transformers/__init__.py", """
+        try FileManager.default.createDirectory(
+            at: work.file("sentence_transformers"), withIntermediateDirectories: true)
+        _ = work.write(
+            "sentence_transformers/__init__.py",
+            """
             import numpy as np
             class SentenceTransformer:
                 def __init__(self, name, device=None):
@@ -102,7 +107,9 @@ import Testing
         for d in [7, 64, 384] {
             let ours = try Embcache.run(
                 ["--model", "hash-\(d)", "--cache-dir", cache.path, "--format", "f32", "--no-normalize"], stdin: input)
-            let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/hash_embedder_reference.py").path
+            let script = Embcache.packageRoot.appendingPathComponent(
+                "Tests/EndToEndTests/Fixtures/hash_embedder_reference.py"
+            ).path
             let reference = try runProcess("/usr/bin/env", ["python3", script, String(d)], stdin: input)
             #expect(reference.status == 0, "\(reference.stderrText)")
             #expect(ours.stdout == reference.stdout, "hash-\(d)")

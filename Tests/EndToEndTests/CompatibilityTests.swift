@@ -36,7 +36,8 @@ import Testing
         let cache = try seedCopy()
         let expected = parseJSONLines(try Data(contentsOf: Self.seed.appendingPathComponent("expected.jsonl")))
         // Export through Python's sqlite3: each expected hash is a hashid there.
-        let result = try python("""
+        let result = try python(
+            """
             import sqlite3, sys
             c = sqlite3.connect(sys.argv[1])
             print("\\n".join(sorted(r[0].hex() for r in c.execute("select hashid from hashstring"))))
@@ -108,20 +109,23 @@ import Testing
             """
         let read = try python(script, [cache.path])
         #expect(read.status == 0, "\(read.stderrText)")
-        let fromPython = vectors(Data(read.stdoutText.split(separator: "\n").map { "{\"embedding\":\($0)}" }.joined(separator: "\n").utf8))
+        let fromPython = vectors(
+            Data(read.stdoutText.split(separator: "\n").map { "{\"embedding\":\($0)}" }.joined(separator: "\n").utf8))
         #expect(fromPython.map { $0.map(Float.init) } == vectors(result.stdout).map { $0.map(Float.init) })
     }
 
     @Test func tablesKeepThePythonPackagesSchema() throws {
         let cache = TemporaryDirectory()
         _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: "{\"text\":\"a\"}\n")
-        let ours = try python("""
+        let ours = try python(
+            """
             import sqlite3, sys
             for name, table in [("hashstring.sqlite", "hashstring"), ("embedding-hash-8.sqlite", "embedding")]:
                 c = sqlite3.connect(sys.argv[1] + "/" + name)
                 print(c.execute("select sql from sqlite_master where name = ?", (table,)).fetchone()[0])
             """, [cache.path])
-        let seed = try python("""
+        let seed = try python(
+            """
             import sqlite3, sys
             for name, table in [("hashstring.sqlite", "hashstring"), ("embedding-all-minilm-l6-v2.sqlite", "embedding")]:
                 c = sqlite3.connect("file:" + sys.argv[1] + "/" + name + "?mode=ro", uri=True)

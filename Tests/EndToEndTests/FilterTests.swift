@@ -37,8 +37,10 @@ import Testing
         let count = cache.file("calls")
         let input = String(repeating: "{\"text\":\"same\"}\n{\"text\":\"other\"}\n", count: 50)
         let result = try Embcache.run(
-            ["--model", "fake", "--command", fakeProvider("--count \(count.path)"), "--cache-dir", cache.path,
-             "--window", "7", "-v"], stdin: input)
+            [
+                "--model", "fake", "--command", fakeProvider("--count \(count.path)"), "--cache-dir", cache.path,
+                "--window", "7", "-v",
+            ], stdin: input)
         #expect(result.status == 0)
         #expect(countLines(count) == 2)
         #expect(result.stdoutLines.count == 100)
@@ -91,7 +93,8 @@ import Testing
         let nested = try Embcache.run(
             ["--model", "hash-8", "--cache-dir", cache.path, "--text-field", "doc.body.text"],
             stdin: "{\"doc\":{\"body\":{\"text\":\"hello world\"}}}\n")
-        let flat = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: "{\"text\":\"hello world\"}\n")
+        let flat = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path], stdin: "{\"text\":\"hello world\"}\n")
         #expect(nested.status == 0)
         #expect(vectors(nested.stdout) == vectors(flat.stdout))
     }
@@ -125,7 +128,8 @@ import Testing
         let first = cache.write("a.jsonl", "{\"text\":\"one\"}\n")
         let second = cache.write("b.jsonl", "{\"text\":\"three\"}\n")
         let result = try Embcache.run(
-            ["--model", "hash-8", "--cache-dir", cache.path, first.path, "-", second.path], stdin: "{\"text\":\"two\"}\n")
+            ["--model", "hash-8", "--cache-dir", cache.path, first.path, "-", second.path],
+            stdin: "{\"text\":\"two\"}\n")
         #expect(result.status == 0)
         let texts = parseJSONLines(result.stdout).map { $0["text"] as! String }
         #expect(texts == ["one", "two", "three"])
@@ -136,7 +140,10 @@ import Testing
         let input = "{\"text\":\"alpha beta\"}\n"
         let command = fakeProvider("--dim 4")
         let raw = try Embcache.run(
-            ["--model", "fake", "--command", command, "--cache-dir", cache.path, "--no-normalize", "--output-field", "v"],
+            [
+                "--model", "fake", "--command", command, "--cache-dir", cache.path, "--no-normalize", "--output-field",
+                "v",
+            ],
             stdin: input)
         let unit = try Embcache.run(["--model", "fake", "--command", command, "--cache-dir", cache.path], stdin: input)
         let stored = vectors(raw.stdout, field: "v")[0]

@@ -14,20 +14,27 @@ import Testing
 
     static let cases: [Case] = [
         Case(name: "invalid JSON", line: Array(#"{"text": "unterminated"#.utf8), message: "invalid JSON"),
-        Case(name: "invalid UTF-8", line: Array(#"{"text": "caf"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8),
-             message: "invalid UTF-8 at byte 14"),
-        Case(name: "overlong UTF-8", line: Array(#"{"text": ""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8),
-             message: "invalid UTF-8"),
+        Case(
+            name: "invalid UTF-8", line: Array(#"{"text": "caf"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8),
+            message: "invalid UTF-8 at byte 14"),
+        Case(
+            name: "overlong UTF-8", line: Array(#"{"text": ""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8),
+            message: "invalid UTF-8"),
         Case(name: "missing field", line: Array(#"{"body": "x"}"#.utf8), message: #"missing field "text""#),
-        Case(name: "number field", line: Array(#"{"text": 42}"#.utf8), message: #"field "text" is a number, not a string"#),
+        Case(
+            name: "number field", line: Array(#"{"text": 42}"#.utf8),
+            message: #"field "text" is a number, not a string"#),
         Case(name: "null field", line: Array(#"{"text": null}"#.utf8), message: #"field "text" is null, not a string"#),
         Case(name: "empty text", line: Array(#"{"text": ""}"#.utf8), message: "empty text"),
         Case(name: "not an object", line: Array(#"["text"]"#.utf8), message: "record is not a JSON object"),
         Case(name: "escaped lone surrogate", line: Array(#"{"text": "\ud800"}"#.utf8), message: "invalid JSON"),
-        Case(name: "line over the limit", line: Array(("{\"text\": \"" + String(repeating: "a", count: 300) + "\"}").utf8),
-             message: "line longer than 200 bytes", extraFlags: ["--max-line-bytes", "200"]),
-        Case(name: "field already present", line: Array(#"{"text": "a", "embedding": [1]}"#.utf8),
-             message: #"record already has a field "embedding""#),
+        Case(
+            name: "line over the limit",
+            line: Array(("{\"text\": \"" + String(repeating: "a", count: 300) + "\"}").utf8),
+            message: "line longer than 200 bytes", extraFlags: ["--max-line-bytes", "200"]),
+        Case(
+            name: "field already present", line: Array(#"{"text": "a", "embedding": [1]}"#.utf8),
+            message: #"record already has a field "embedding""#),
     ]
 
     @Test(arguments: cases)
@@ -37,8 +44,10 @@ import Testing
         let input = good + Data(bad.line) + Data("\n{\"text\":\"after\"}\n".utf8)
         let count = cache.file("calls")
         let result = try Embcache.run(
-            ["--model", "fake", "--command", fakeProvider("--count \(count.path)"), "--cache-dir", cache.path,
-             "--window", "3"] + bad.extraFlags, stdin: input)
+            [
+                "--model", "fake", "--command", fakeProvider("--count \(count.path)"), "--cache-dir", cache.path,
+                "--window", "3",
+            ] + bad.extraFlags, stdin: input)
         #expect(result.status == 65)
         #expect(result.stderrText.hasPrefix("embcache: stdin:6: \(bad.message)"), "\(result.stderrText)")
         #expect(result.stdoutLines.count == 5)
@@ -103,9 +112,11 @@ import Testing
     }
 
     @Test func usageErrorsAreStatus64() throws {
-        for flags in [["--format", "xml"], ["--window", "0"], ["--model", "m", "--provider", "nope"],
-                      ["--model", "m"], ["--model", "hash-8", "--dtype", "float64"], ["--model", "x", "--provider", "hash"],
-                      ["--model", "m", "--provider", "command"]] {
+        for flags in [
+            ["--format", "xml"], ["--window", "0"], ["--model", "m", "--provider", "nope"],
+            ["--model", "m"], ["--model", "hash-8", "--dtype", "float64"], ["--model", "x", "--provider", "hash"],
+            ["--model", "m", "--provider", "command"],
+        ] {
             let result = try Embcache.run(flags + ["--cache-dir", "/nonexistent/never"], stdin: "")
             #expect(result.status == 64, "\(flags)")
             #expect(result.stderrText.hasPrefix("embcache: "), "\(flags)")

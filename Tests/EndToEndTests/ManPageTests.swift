@@ -173,10 +173,18 @@ import Testing
             ("no model", ["--cache-dir", cache.path], "{\"text\":\"a\"}\n", 64),
             ("invalid JSON", base, "{\"text\":\"a\"}\nnot json\n", 65),
             ("missing input file", base + [cache.file("absent.jsonl").path], "", 66),
-            ("provider exits", ["--model", "m", "--cache-dir", cache.path, "--command", "exit 3"], "{\"text\":\"a\"}\n", 69),
-            ("output directory missing", base + ["-o", cache.file("no/such/dir/out.jsonl").path], "{\"text\":\"a\"}\n", 74),
-            ("cache directory is a file", ["--model", "hash-8", "--cache-dir", cache.write("file", "x").path],
-                "{\"text\":\"a\"}\n", 78),
+            (
+                "provider exits", ["--model", "m", "--cache-dir", cache.path, "--command", "exit 3"],
+                "{\"text\":\"a\"}\n", 69
+            ),
+            (
+                "output directory missing", base + ["-o", cache.file("no/such/dir/out.jsonl").path],
+                "{\"text\":\"a\"}\n", 74
+            ),
+            (
+                "cache directory is a file", ["--model", "hash-8", "--cache-dir", cache.write("file", "x").path],
+                "{\"text\":\"a\"}\n", 78
+            ),
         ]
         for (name, arguments, input, status) in cases {
             let result = try Embcache.run(arguments, stdin: input)

@@ -14,7 +14,8 @@ import Testing
         let cache = TemporaryDirectory()
         let expected = try jsonlVectors(cache)
         for format in ["f32", "raw"] {
-            let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path, "--format", format], stdin: input)
+            let result = try Embcache.run(
+                ["--model", "hash-12", "--cache-dir", cache.path, "--format", format], stdin: input)
             #expect(result.status == 0)
             #expect(result.stdout.count == 25 * 12 * 4)
             let file = cache.file("m.\(format)")
@@ -59,7 +60,8 @@ import Testing
     @Test func npyToAPipeIsSpooledThenWrittenWhole() throws {
         let cache = TemporaryDirectory()
         let expected = try jsonlVectors(cache)
-        let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path, "--format", "npy"], stdin: input)
+        let result = try Embcache.run(
+            ["--model", "hash-12", "--cache-dir", cache.path, "--format", "npy"], stdin: input)
         #expect(result.status == 0)
         let file = cache.file("piped.npy")
         try result.stdout.write(to: file)
@@ -82,7 +84,8 @@ import Testing
     @Test func base64IsLittleEndianFloat32OfTheSameVector() throws {
         let cache = TemporaryDirectory()
         let expected = try jsonlVectors(cache)
-        let result = try Embcache.run(["--model", "hash-12", "--cache-dir", cache.path, "--format", "base64"], stdin: input)
+        let result = try Embcache.run(
+            ["--model", "hash-12", "--cache-dir", cache.path, "--format", "base64"], stdin: input)
         let decoded = parseJSONLines(result.stdout).map { record -> [Float] in
             let bytes = Data(base64Encoded: record["embedding"] as! String)!
             return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
@@ -98,7 +101,10 @@ import Testing
             ["--model", "hash-12", "--cache-dir", cache.path, "-o", file.path], stdin: "{\"text\":\"a\"}\nbad\n")
         #expect(result.status == 65)
         #expect(try String(contentsOf: file, encoding: .utf8) == "previous\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasPrefix("out.jsonl") } == ["out.jsonl"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasPrefix("out.jsonl") } == [
+                "out.jsonl"
+            ])
     }
 
     @Test func closedDownstreamPipeIsAQuietSuccess() throws {

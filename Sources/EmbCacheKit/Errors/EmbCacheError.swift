@@ -88,9 +88,9 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 func systemMessage(_ code: Int32) -> String {

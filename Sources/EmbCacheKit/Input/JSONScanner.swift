@@ -38,7 +38,9 @@ struct JSONScanner {
         self.outputField = outputField
     }
 
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, path: [[UInt8]], outputField: [UInt8]?) throws(Failure) -> Result {
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, path: [[UInt8]], outputField: [UInt8]?) throws(Failure)
+        -> Result
+    {
         var scanner = JSONScanner(bytes: bytes, path: path, outputField: outputField)
         scanner.skipWhitespace()
         if scanner.peek == UInt8(ascii: "{") {
@@ -104,14 +106,18 @@ struct JSONScanner {
         }
         while true {
             skipWhitespace()
-            guard peek == UInt8(ascii: "\"") else { throw peek == nil ? failure("unexpected end of line") : unexpected() }
+            guard peek == UInt8(ascii: "\"") else {
+                throw peek == nil ? failure("unexpected end of line") : unexpected()
+            }
             let keyStart = index
             let decodedKey = try string(decode: false, keepEscapedBytes: true)
             let key = decodedKey.map { Array($0.utf8) }
             let rawKey = bytes[(keyStart + 1)..<(index - 1)]
             let keyEquals = { (wanted: [UInt8]) -> Bool in key.map { $0 == wanted } ?? rawKey.elementsEqual(wanted) }
             skipWhitespace()
-            guard peek == UInt8(ascii: ":") else { throw peek == nil ? failure("unexpected end of line") : unexpected() }
+            guard peek == UInt8(ascii: ":") else {
+                throw peek == nil ? failure("unexpected end of line") : unexpected()
+            }
             index += 1
             if top, let outputField, keyEquals(outputField) { result.hasOutputField = true }
             var capture = false
@@ -250,7 +256,9 @@ struct JSONScanner {
 
     private mutating func number() throws(Failure) {
         if peek == UInt8(ascii: "-") { index += 1 }
-        guard let first = peek, (0x30...0x39).contains(first) else { throw peek == nil ? failure("unexpected end of line") : unexpected() }
+        guard let first = peek, (0x30...0x39).contains(first) else {
+            throw peek == nil ? failure("unexpected end of line") : unexpected()
+        }
         index += 1
         if first != 0x30 { digits() }
         if peek == UInt8(ascii: ".") {
@@ -278,9 +286,11 @@ struct JSONScanner {
 
     private mutating func literal(_ word: StaticString) throws(Failure) {
         let count = word.utf8CodeUnitCount
-        let matches = index + count <= bytes.count && word.withUTF8Buffer { expected in
-            bytes[index..<(index + count)].elementsEqual(expected)
-        }
+        let matches =
+            index + count <= bytes.count
+            && word.withUTF8Buffer { expected in
+                bytes[index..<(index + count)].elementsEqual(expected)
+            }
         guard matches else { throw unexpected() }
         index += count
     }

@@ -1,4 +1,3 @@
-
 /// How input lines become texts.
 public enum InputMode: String, Sendable, CaseIterable {
     /// One JSON object per line; the text is a string field.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// f32 and npy output: one little-endian row per record, n × d and nothing
@@ -54,8 +54,11 @@ public final class MatrixWriter: RecordWriter {
                 values = outputVector(vector, normalize: normalize)
                 if dimension == nil { dimension = values.count }
             } else {
-                guard let dimension else { throw EmbCacheError.usage(
-                    "--on-error null with \(npy == nil ? "f32" : "npy") output needs the dimension: no earlier record had a vector") }
+                guard let dimension else {
+                    throw EmbCacheError.usage(
+                        "--on-error null with \(npy == nil ? "f32" : "npy") output needs the dimension: no earlier record had a vector"
+                    )
+                }
                 values = [Float](repeating: .nan, count: dimension)
             }
             switch dtype {

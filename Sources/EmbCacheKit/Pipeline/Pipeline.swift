@@ -302,8 +302,10 @@ public final class Pipeline {
             switch record.content {
             case .success(let content):
                 if let vector = vectors[content.key] {
-                    rows.append(OutputRow(
-                        bytes: record.bytes, isEmptyObject: record.object == .empty, text: content.text, vector: vector))
+                    rows.append(
+                        OutputRow(
+                            bytes: record.bytes, isEmptyObject: record.object == .empty, text: content.text,
+                            vector: vector))
                     continue
                 }
                 problem = .notInCache

@@ -72,7 +72,8 @@ public final class Reporter: Sendable {
             state.drawn = false
             guard verbosity == .verbose else { return }
             let s = state.summary
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            let seconds =
+                Double((ContinuousClock.now - started).components.attoseconds) / 1e18
                 + Double((ContinuousClock.now - started).components.seconds)
             Self.writeStderr(
                 "embcache: \(s.records) records, \(s.hits) hits, \(s.computed) computed "

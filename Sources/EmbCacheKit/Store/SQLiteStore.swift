@@ -1,9 +1,9 @@
 import CSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The cache directory layout of the Python `embeddingcache` 0.1.0:
@@ -105,7 +105,9 @@ public final class SQLiteStore: VectorStore {
         if let expectedDimension, let dimension, expectedDimension != dimension {
             throw EmbCacheError.unusableCache(
                 path: path,
-                reason: "holds \(dimension)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)")
+                reason:
+                    "holds \(dimension)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)"
+            )
         }
         self.dimension = dimension ?? expectedDimension
         self.connection = db
@@ -153,8 +155,10 @@ public final class SQLiteStore: VectorStore {
         }
         try retryingWrite { () in
             let text = try connection.prepare("INSERT OR IGNORE INTO hs.hashstring (hashid, text) VALUES (?1, ?2)")
-            let keep = try connection.prepare("INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
-            let replace = try connection.prepare("INSERT OR REPLACE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
+            let keep = try connection.prepare(
+                "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
+            let replace = try connection.prepare(
+                "INSERT OR REPLACE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             if !metadataWritten { try writeMetadata() }
             for entry in entries {
                 text.reset()
@@ -268,9 +272,9 @@ private func isBusy(_ code: Int32) -> Bool {
 /// Calls `body` with the vector as little-endian float32 bytes.
 func littleEndianBytes<R>(_ vector: [Float], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
     #if _endian(big)
-    let swapped = vector.map { Float(bitPattern: $0.bitPattern.littleEndian) }
-    return try swapped.withUnsafeBytes(body)
+        let swapped = vector.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+        return try swapped.withUnsafeBytes(body)
     #else
-    return try vector.withUnsafeBytes(body)
+        return try vector.withUnsafeBytes(body)
     #endif
 }

@@ -47,7 +47,7 @@ extension StoredVector {
         var vector = [Float](repeating: 0, count: count)
         vector.withUnsafeMutableBytes { $0.copyMemory(from: blob) }
         #if _endian(big)
-        vector = vector.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+            vector = vector.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
         #endif
         for value in vector where !value.isFinite { return .invalid("non-finite value") }
         return .hit(vector)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 private let interruptSignal = Atomic<Int32>(0)
 
@@ -26,13 +27,13 @@ public enum Interrupt {
             sigaddset(&handled, sig)
             var action = sigaction()
             #if canImport(Glibc)
-            action.__sigaction_handler.sa_handler = { received in
-                if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
-            }
+                action.__sigaction_handler.sa_handler = { received in
+                    if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
+                }
             #else
-            action.__sigaction_u.__sa_handler = { received in
-                if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
-            }
+                action.__sigaction_u.__sa_handler = { received in
+                    if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
+                }
             #endif
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
@@ -43,9 +44,9 @@ public enum Interrupt {
 
     private static func isIgnored(_ action: sigaction) -> Bool {
         #if canImport(Glibc)
-        let handler = action.__sigaction_handler.sa_handler
+            let handler = action.__sigaction_handler.sa_handler
         #else
-        let handler = action.__sigaction_u.__sa_handler
+            let handler = action.__sigaction_u.__sa_handler
         #endif
         return unsafeBitCast(handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }

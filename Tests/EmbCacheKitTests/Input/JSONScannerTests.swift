@@ -4,7 +4,9 @@ import Testing
 @testable import EmbCacheKit
 
 @Suite struct JSONScannerTests {
-    func scan(_ text: String, path: [String] = ["text"], output: String? = "embedding") throws(JSONScanner.Failure) -> JSONScanner.Result {
+    func scan(_ text: String, path: [String] = ["text"], output: String? = "embedding") throws(JSONScanner.Failure)
+        -> JSONScanner.Result
+    {
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { buffer throws(JSONScanner.Failure) in
             try JSONScanner.scan(buffer, path: path.map { Array($0.utf8) }, outputField: output.map { Array($0.utf8) })
@@ -86,13 +88,18 @@ import Testing
     /// and it finds the same text Foundation would read back.
     @Test func agreesWithFoundationOnRandomDocuments() throws {
         var generator = SystemRandomNumberGenerator()
-        let alphabet: [Character] = ["a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "é", "日", "🚀", "\u{7F}", "\u{2028}"]
+        let alphabet: [Character] = [
+            "a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "é", "日", "🚀", "\u{7F}", "\u{2028}",
+        ]
         for _ in 0..<500 {
-            let text = String((0..<Int.random(in: 1...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let text = String(
+                (0..<Int.random(in: 1...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
             let document: [String: Any] = [
                 "id": Int.random(in: -1_000_000...1_000_000, using: &generator),
                 "text": text,
-                "meta": ["score": Double.random(in: -1e300...1e300, using: &generator), "tags": [text, true, NSNull()]],
+                "meta": [
+                    "score": Double.random(in: -1e300...1e300, using: &generator), "tags": [text, true, NSNull()],
+                ],
             ]
             let data = try JSONSerialization.data(withJSONObject: document)
             let found = try scan(String(decoding: data, as: UTF8.self)).found

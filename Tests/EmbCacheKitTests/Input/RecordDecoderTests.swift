@@ -38,7 +38,9 @@ import Testing
 
     @Test func invalidUTF8NamesItsByte() {
         let record = RecordDecoder(mode: .jsonl, textField: "text", outputField: nil, maxLineBytes: 100).decode(
-            Line(location: SourceLocation(source: "t", line: 1), bytes: Array("{\"text\":\"é".utf8) + [0xE9, 0x22, 0x7D], tooLong: false))
+            Line(
+                location: SourceLocation(source: "t", line: 1),
+                bytes: Array("{\"text\":\"é".utf8) + [0xE9, 0x22, 0x7D], tooLong: false))
         #expect(problem(record) == .invalidUTF8(byteOffset: 11))
     }
 

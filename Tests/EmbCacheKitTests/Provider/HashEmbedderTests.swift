@@ -12,8 +12,9 @@ import Testing
         #expect(vector == [0.0, 0.0, 0.0, 0.5163978, 0.0, 0.2581989, 0.7745967, 0.2581989])
         let unicode = HashEmbedder(dimension: 384).vector(for: "Crème brûlée, naïve café — 日本語のテキスト 🚀")
         let digest = unicode.withUnsafeBytes { SHA256.hash(data: $0) }
-        #expect(digest.map { String(format: "%02x", $0) }.joined()
-            == "f7c12575898d46b0272b7dea62153b7bdb5f75859f44b9e8ca2b0989259044a3")
+        #expect(
+            digest.map { String(format: "%02x", $0) }.joined()
+                == "f7c12575898d46b0272b7dea62153b7bdb5f75859f44b9e8ca2b0989259044a3")
     }
 
     @Test func vectorsHaveUnitLengthAndTheModelsDimension() {

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What one run of a process gave back.
@@ -12,7 +12,9 @@ struct ProcessResult {
 
     var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    var stdoutLines: [String] { stdoutText.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+    var stdoutLines: [String] {
+        stdoutText.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
 }
 
 /// Runs the built `embcache` binary in real pipes: stdin is written from
@@ -164,7 +166,9 @@ final class RunningProcess {
             var fds: [pollfd] = []
             if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
             if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
-            if stdinFD >= 0 && !pendingInput.isEmpty { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
+            if stdinFD >= 0 && !pendingInput.isEmpty {
+                fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0))
+            }
             if openOutputs == 0 && fds.isEmpty { return }
             _ = poll(&fds, nfds_t(fds.count), 50)
             for entry in fds where entry.revents != 0 {
@@ -180,7 +184,11 @@ final class RunningProcess {
                 } else {
                     let n = read(entry.fd, &chunk, chunk.count)
                     if n > 0 {
-                        if entry.fd == stdoutFD { stdoutData.append(contentsOf: chunk[..<n]) } else { stderrData.append(contentsOf: chunk[..<n]) }
+                        if entry.fd == stdoutFD {
+                            stdoutData.append(contentsOf: chunk[..<n])
+                        } else {
+                            stderrData.append(contentsOf: chunk[..<n])
+                        }
                     } else if n == 0 {
                         close(entry.fd)
                         openOutputs -= 1
