@@ -130,16 +130,7 @@ struct JSONScanner {
                 }
             }
             try value(capture: capture, pathDepth: nextDepth)
-            skipWhitespace()
-            switch peek {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                depth -= 1
-                return
-            case nil: throw failure("unexpected end of line")
-            default: throw unexpected()
-            }
+            if try closes(with: "}") { return }
         }
     }
 
@@ -154,16 +145,24 @@ struct JSONScanner {
         }
         while true {
             try value(capture: false, pathDepth: nil)
-            skipWhitespace()
-            switch peek {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"):
-                index += 1
-                depth -= 1
-                return
-            case nil: throw failure("unexpected end of line")
-            default: throw unexpected()
-            }
+            if try closes(with: "]") { return }
+        }
+    }
+
+    /// After a member: a comma (false, another member follows) or the
+    /// closing bracket (true, the container ends).
+    private mutating func closes(with closer: Unicode.Scalar) throws(Failure) -> Bool {
+        skipWhitespace()
+        switch peek {
+        case UInt8(ascii: ","):
+            index += 1
+            return false
+        case UInt8(ascii: closer):
+            index += 1
+            depth -= 1
+            return true
+        case nil: throw failure("unexpected end of line")
+        default: throw unexpected()
         }
     }
 
