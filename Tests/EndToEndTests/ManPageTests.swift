@@ -148,12 +148,12 @@ import Testing
         // The code's statuses: the mapping in exitStatus(of:), and the
         // literal exits of main (success, an error the engine did not type).
         let source = try String(
-            contentsOfFile: Embcache.packageRoot.appendingPathComponent("Sources/embcache/EmbCacheCommand.swift").path,
+            contentsOfFile: Embcache.packageRoot.appendingPathComponent("Sources/embcache/Main.swift").path,
             encoding: .utf8)
         guard let start = source.range(of: "func exitStatus(of error: EmbCacheError) -> Int32 {"),
             let end = source.range(of: "\n}\n", range: start.upperBound..<source.endIndex)
         else {
-            Issue.record("exitStatus(of:) not found in EmbCacheCommand.swift")
+            Issue.record("exitStatus(of:) not found in Main.swift")
             return
         }
         let mapped = Self.matches(#"case [^:\n]+: (\d+)"#, in: source[start.upperBound..<end.lowerBound]).map { $0[1] }

@@ -1,22 +1,34 @@
 /// A strict JSON (RFC 8259) reader for one input record that validates the
-/// whole line but builds nothing except what the filter needs: the value at
-/// the text path, whether the record is an object, empty or not, and
-/// whether it already has the output field. Numbers are checked against the
+/// whole line but builds nothing except what is asked for: the values at
+/// a few paths (the text; the vector, for import), whether the record is an
+/// object, empty or not, and whether it already has the output field. Numbers are checked against the
 /// grammar, never converted, so `1e999999` is as good as `1`.
 ///
 /// The bytes must already be valid UTF-8.
 struct JSONScanner {
-    /// What was found at the text path.
+    /// What was found at a path.
     enum Found: Equatable {
         case string(String)
+        /// An array whose elements are all numbers, as float32.
+        case numbers([Float])
+        /// Anything else, named for messages ("a boolean", "an array").
         case other(String)
+
+        var typeName: String {
+            switch self {
+            case .string: "a string"
+            case .numbers: "an array"
+            case .other(let name): name
+            }
+        }
     }
 
     struct Result {
         var isObject = false
         var isEmptyObject = false
         var hasOutputField = false
-        var found: Found?
+        /// One entry per path asked for.
+        var found: [Found?]
     }
 
     struct Failure: Error, Equatable {
@@ -26,28 +38,30 @@ struct JSONScanner {
     static let maxDepth = 512
 
     private let bytes: UnsafeBufferPointer<UInt8>
-    private let path: [[UInt8]]
+    private let paths: [[[UInt8]]]
     private let outputField: [UInt8]?
     private var index = 0
     private var depth = 0
-    private var result = Result()
+    private var result: Result
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, path: [[UInt8]], outputField: [UInt8]?) {
+    private init(bytes: UnsafeBufferPointer<UInt8>, paths: [[[UInt8]]], outputField: [UInt8]?) {
         self.bytes = bytes
-        self.path = path
+        self.paths = paths
         self.outputField = outputField
+        self.result = Result(found: Array(repeating: nil, count: paths.count))
     }
 
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, path: [[UInt8]], outputField: [UInt8]?) throws(Failure)
+    /// Scans a record; each path is a list of keys from the top object.
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, paths: [[[UInt8]]], outputField: [UInt8]?) throws(Failure)
         -> Result
     {
-        var scanner = JSONScanner(bytes: bytes, path: path, outputField: outputField)
+        var scanner = JSONScanner(bytes: bytes, paths: paths, outputField: outputField)
         scanner.skipWhitespace()
         if scanner.peek == UInt8(ascii: "{") {
             scanner.result.isObject = true
-            try scanner.object(pathDepth: 0, top: true)
+            try scanner.object(level: 0, onPaths: Array(paths.indices), top: true)
         } else {
-            try scanner.value(capture: false, pathDepth: nil)
+            try scanner.value(capture: [], level: 0, onPaths: [])
         }
         scanner.skipWhitespace()
         if scanner.index < bytes.count { throw scanner.unexpected() }
@@ -62,39 +76,41 @@ struct JSONScanner {
         while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
     }
 
-    /// Parses one value. `capture` keeps it as the found text value;
-    /// `pathDepth` is set when an object here lies on the text path.
-    private mutating func value(capture: Bool, pathDepth: Int?) throws(Failure) {
+    /// Parses one value and stores it in the result slots of `capture`.
+    /// `onPaths` are the paths that go on through this value if it is an
+    /// object, `level` keys deep.
+    private mutating func value(capture: [Int], level: Int, onPaths: [Int]) throws(Failure) {
         skipWhitespace()
         guard let byte = peek else { throw failure("unexpected end of line") }
+        var found: Found
         switch byte {
         case UInt8(ascii: "{"):
-            if capture { result.found = .other("an object") }
-            try object(pathDepth: pathDepth, top: false)
+            found = .other("an object")
+            try object(level: level, onPaths: onPaths, top: false)
         case UInt8(ascii: "["):
-            if capture { result.found = .other("an array") }
-            try array()
+            let numbers = try array(collecting: !capture.isEmpty)
+            found = numbers.map(Found.numbers) ?? .other("an array")
         case UInt8(ascii: "\""):
-            let text = try string(decode: capture)
-            if capture { result.found = .string(text ?? "") }
+            found = .string(try string(decode: !capture.isEmpty) ?? "")
         case UInt8(ascii: "t"):
             try literal("true")
-            if capture { result.found = .other("a boolean") }
+            found = .other("a boolean")
         case UInt8(ascii: "f"):
             try literal("false")
-            if capture { result.found = .other("a boolean") }
+            found = .other("a boolean")
         case UInt8(ascii: "n"):
             try literal("null")
-            if capture { result.found = .other("null") }
+            found = .other("null")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try number()
-            if capture { result.found = .other("a number") }
+            _ = try number()
+            found = .other("a number")
         default:
             throw unexpected()
         }
+        for slot in capture { result.found[slot] = found }
     }
 
-    private mutating func object(pathDepth: Int?, top: Bool) throws(Failure) {
+    private mutating func object(level: Int, onPaths: [Int], top: Bool) throws(Failure) {
         try enter()
         index += 1
         skipWhitespace()
@@ -120,32 +136,45 @@ struct JSONScanner {
             }
             index += 1
             if top, let outputField, keyEquals(outputField) { result.hasOutputField = true }
-            var capture = false
-            var nextDepth: Int?
-            if let pathDepth, pathDepth < path.count, keyEquals(path[pathDepth]) {
-                if pathDepth == path.count - 1 {
-                    capture = true
+            var capture: [Int] = []
+            var deeper: [Int] = []
+            for index in onPaths where keyEquals(paths[index][level]) {
+                if level == paths[index].count - 1 {
+                    capture.append(index)
                 } else {
-                    nextDepth = pathDepth + 1
+                    deeper.append(index)
                 }
             }
-            try value(capture: capture, pathDepth: nextDepth)
+            try value(capture: capture, level: level + 1, onPaths: deeper)
             if try closes(with: "}") { return }
         }
     }
 
-    private mutating func array() throws(Failure) {
+    /// Parses an array; with `collecting`, returns its elements as float32
+    /// when every one is a number (nil otherwise).
+    private mutating func array(collecting: Bool) throws(Failure) -> [Float]? {
         try enter()
         index += 1
         skipWhitespace()
+        var numbers: [Float]? = collecting ? [] : nil
         if peek == UInt8(ascii: "]") {
             index += 1
             depth -= 1
-            return
+            return numbers
         }
         while true {
-            try value(capture: false, pathDepth: nil)
-            if try closes(with: "]") { return }
+            skipWhitespace()
+            if numbers != nil, let byte = peek, byte == UInt8(ascii: "-") || (0x30...0x39).contains(byte) {
+                let span = try number()
+                // Float's own parser rounds the decimal once, straight to
+                // float32: exact for any representation of a float32 value.
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[span]), as: UTF8.self)
+                numbers!.append(Float(text) ?? .nan)
+            } else {
+                numbers = nil
+                try value(capture: [], level: 0, onPaths: [])
+            }
+            if try closes(with: "]") { return numbers }
         }
     }
 
@@ -253,7 +282,9 @@ struct JSONScanner {
         return value
     }
 
-    private mutating func number() throws(Failure) {
+    /// Checks a number against the grammar; returns where it stands.
+    private mutating func number() throws(Failure) -> Range<Int> {
+        let start = index
         if peek == UInt8(ascii: "-") { index += 1 }
         guard let first = peek, (0x30...0x39).contains(first) else {
             throw peek == nil ? failure("unexpected end of line") : unexpected()
@@ -262,25 +293,25 @@ struct JSONScanner {
         if first != 0x30 { digits() }
         if peek == UInt8(ascii: ".") {
             index += 1
-            guard try requireDigit() else { return }
+            try requireDigit()
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
             index += 1
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
-            _ = try requireDigit()
+            try requireDigit()
         }
+        return start..<index
     }
 
     private mutating func digits() {
         while let byte = peek, (0x30...0x39).contains(byte) { index += 1 }
     }
 
-    private mutating func requireDigit() throws(Failure) -> Bool {
+    private mutating func requireDigit() throws(Failure) {
         guard let byte = peek, (0x30...0x39).contains(byte) else {
             throw peek == nil ? failure("unexpected end of line") : unexpected()
         }
         digits()
-        return true
     }
 
     private mutating func literal(_ word: StaticString) throws(Failure) {

@@ -80,7 +80,7 @@ public struct RecordDecoder: Sendable {
             let scanned: JSONScanner.Result
             do {
                 scanned = try line.bytes.withUnsafeBufferPointer { bytes throws(JSONScanner.Failure) in
-                    try JSONScanner.scan(bytes, path: pathBytes, outputField: outputFieldBytes)
+                    try JSONScanner.scan(bytes, paths: [pathBytes], outputField: outputFieldBytes)
                 }
             } catch {
                 throw InputProblem.invalidJSON(error.message)
@@ -89,9 +89,10 @@ public struct RecordDecoder: Sendable {
             if scanned.hasOutputField, let outputField { throw InputProblem.fieldAlreadyPresent(outputField) }
             shape = scanned.isEmptyObject ? .empty : .nonEmpty
             let path = textPath.joined(separator: ".")
-            switch scanned.found {
+            switch scanned.found[0] {
             case nil: throw InputProblem.missingField(path)
             case .other(let type): throw InputProblem.fieldNotString(path, found: type)
+            case .numbers: throw InputProblem.fieldNotString(path, found: "an array")
             case .string(let text):
                 if text.isEmpty { throw InputProblem.emptyText }
                 return Record.Content(text: text, key: CacheKey(text: text))

@@ -9,7 +9,7 @@ import Testing
     {
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { buffer throws(JSONScanner.Failure) in
-            try JSONScanner.scan(buffer, path: path.map { Array($0.utf8) }, outputField: output.map { Array($0.utf8) })
+            try JSONScanner.scan(buffer, paths: [path.map { Array($0.utf8) }], outputField: output.map { Array($0.utf8) })
         }
     }
 
@@ -67,13 +67,13 @@ import Testing
     }
 
     @Test func textPathFindsStringsAndNamesOtherTypes() throws {
-        #expect(try scan(#"{"text":"a\nb"}"#).found == .string("a\nb"))
-        #expect(try scan(#"{"x":{"text":"no"},"text":"yes"}"#).found == .string("yes"))
-        #expect(try scan(#"{"d":{"t":"deep"}}"#, path: ["d", "t"]).found == .string("deep"))
-        #expect(try scan(#"{"d":[{"t":"no"}]}"#, path: ["d", "t"]).found == nil)
-        #expect(try scan(#"{"text":[]}"#).found == .other("an array"))
-        #expect(try scan(#"{"te\u0078t":"escaped key"}"#).found == .string("escaped key"))
-        #expect(try scan(#"{"text":"first","text":"last"}"#).found == .string("last"))
+        #expect(try scan(#"{"text":"a\nb"}"#).found[0] == .string("a\nb"))
+        #expect(try scan(#"{"x":{"text":"no"},"text":"yes"}"#).found[0] == .string("yes"))
+        #expect(try scan(#"{"d":{"t":"deep"}}"#, path: ["d", "t"]).found[0] == .string("deep"))
+        #expect(try scan(#"{"d":[{"t":"no"}]}"#, path: ["d", "t"]).found[0] == nil)
+        #expect(try scan(#"{"text":[]}"#).found[0] == .numbers([]))
+        #expect(try scan(#"{"te\u0078t":"escaped key"}"#).found[0] == .string("escaped key"))
+        #expect(try scan(#"{"text":"first","text":"last"}"#).found[0] == .string("last"))
     }
 
     @Test func shapeAndOutputFieldAreReported() throws {
@@ -102,8 +102,32 @@ import Testing
                 ],
             ]
             let data = try JSONSerialization.data(withJSONObject: document)
-            let found = try scan(String(decoding: data, as: UTF8.self)).found
+            let found = try scan(String(decoding: data, as: UTF8.self)).found[0]
             #expect(found == .string(text))
         }
+    }
+}
+
+@Suite struct JSONScannerVectorTests {
+    func found(_ text: String, _ path: String) throws -> JSONScanner.Found? {
+        let bytes = Array(text.utf8)
+        let paths = [["text"], path.split(separator: ".").map(String.init)].map { $0.map { Array($0.utf8) } }
+        return try bytes.withUnsafeBufferPointer { try JSONScanner.scan($0, paths: paths, outputField: nil) }.found[1]
+    }
+
+    @Test func arraysOfNumbersAreCollectedAsExactFloat32() throws {
+        #expect(try found(#"{"text":"t","v":[1,-0.5,2.5e-3,0.031023262068629265]}"#, "v")
+            == .numbers([1, -0.5, 0.0025, Float(0.031023262068629265 as Double)]))
+        let values: [Float] = [0.1, -1e-45, 3.4028235e38, 1.1754944e-38, -0.034477279]
+        let text = "{\"v\":[" + values.map(\.description).joined(separator: ",") + "]}"
+        #expect(try found(text, "v") == .numbers(values))
+    }
+
+    @Test func otherShapesAreNamed() throws {
+        #expect(try found(#"{"v":[1,"2"]}"#, "v") == .other("an array"))
+        #expect(try found(#"{"v":"AAAA"}"#, "v") == .string("AAAA"))
+        #expect(try found(#"{"v":{"x":[1]}}"#, "v.x") == .numbers([1]))
+        #expect(try found(#"{"v":null}"#, "v") == .other("null"))
+        #expect(try found(#"{"w":[1]}"#, "v") == nil)
     }
 }

@@ -15,18 +15,8 @@ extension OutputFormat: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["jsonl", "base64", "f32", "raw", "npy"] }
 }
 
-@main
-struct EmbCacheCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "embcache",
-        abstract: "Embed each text once per model, ever: answer from a local cache, compute only the misses.",
-        discussion: """
-            Reads JSON Lines from stdin or the files given and writes each record with its vector to \
-            stdout, in input order. See embcache(1) for formats, the cache layout and exit statuses.
-            """,
-        version: EmbCacheVersion.current
-    )
-
+/// The options of the filter, shared by `embcache` and `embcache get`.
+struct FilterOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("Input files; - is stdin (the default).", valueName: "file"))
     var files: [String] = []
 
@@ -120,39 +110,6 @@ struct EmbCacheCommand: ParsableCommand {
         }
     }
 
-    /// Runs the filter and maps its errors to exit statuses, in this one
-    /// place.
-    static func main() {
-        Interrupt.install()
-        let command: EmbCacheCommand
-        do {
-            var parsed = try parseAsRoot()
-            guard let filter = parsed as? EmbCacheCommand else {
-                try parsed.run()
-                Glibc.exit(0)
-            }
-            command = filter
-        } catch {
-            let code = exitCode(for: error)
-            guard code != .success else { exit(withError: error) }
-            var message = message(for: error)
-            if let first = message.first { message = first.lowercased() + message.dropFirst() }
-            printError(message + " (see embcache --help)")
-            Glibc.exit(code.rawValue)
-        }
-        do {
-            _ = try runFilter(command.resolve(environment: Environment.current))
-            Glibc.exit(0)
-        } catch let error as EmbCacheError {
-            let status = exitStatus(of: error)
-            if status != 0 { printError(error.description) }
-            Glibc.exit(status)
-        } catch {
-            printError("\(error)")
-            Glibc.exit(70)
-        }
-    }
-
     /// Flags and environment as the engine's configuration.
     func resolve(environment: [String: String]) throws -> FilterConfiguration {
         guard let model = model ?? environment["EMBCACHE_MODEL"], !model.isEmpty else {
@@ -196,39 +153,4 @@ struct EmbCacheCommand: ParsableCommand {
             normalize: !noNormalize, outputPath: output, window: window, batchSize: batchSize,
             batchBytes: batchBytes, maxRequests: maxRequests, onError: onError, maxLineBytes: maxLineBytes,
             verbosity: quiet ? .quiet : verbose ? .verbose : .normal, showProgress: isatty(STDERR_FILENO) == 1)
-    }
-}
-
-/// The sysexits status of each kind of failure; documented in embcache(1).
-func exitStatus(of error: EmbCacheError) -> Int32 {
-    switch error {
-    case .brokenPipe: 0
-    case .usage: 64
-    case .input: 65
-    case .inputFile: 66
-    case .provider: 69
-    case .store, .output: 74
-    case .unusableCache, .configuration: 78
-    case .interrupted: 130
-    }
-}
-
-func printError(_ message: String) {
-    var line = "embcache: \(message)\n"
-    line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
-}
-
-enum Environment {
-    static var current: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
-}
+    }}

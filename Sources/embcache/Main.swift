@@ -1,0 +1,101 @@
+import ArgumentParser
+import EmbCacheKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A command of embcache: parsed by ArgumentParser, run against the
+/// engine. Errors it throws are mapped to exit statuses in `main`.
+protocol EmbCacheSubcommand: ParsableCommand {
+    func execute(environment: [String: String]) throws
+}
+
+@main
+enum EmbCacheMain {
+    /// The filter is the default: a first argument that names a subcommand
+    /// runs that one instead (`embcache -- stats` reads a file named stats).
+    static let subcommands: [any EmbCacheSubcommand.Type] = [
+        GetCommand.self
+    ]
+
+    static func main() {
+        Interrupt.install()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let type: any EmbCacheSubcommand.Type =
+            arguments.first.flatMap { name in
+                subcommands.first { $0.configuration.commandName == name }
+            } ?? FilterCommand.self
+        let rest = type == FilterCommand.self ? arguments : Array(arguments.dropFirst())
+        run(type, rest)
+    }
+
+    /// Parses, runs and exits with the status of the outcome: the one place
+    /// where errors become exit statuses.
+    private static func run(_ type: any EmbCacheSubcommand.Type, _ arguments: [String]) -> Never {
+        let command: any EmbCacheSubcommand
+        do {
+            var parsed = try type.parseAsRoot(arguments)
+            guard let runnable = parsed as? any EmbCacheSubcommand else {
+                try parsed.run()
+                exit(0)
+            }
+            command = runnable
+        } catch {
+            let code = type.exitCode(for: error)
+            guard code != .success else { type.exit(withError: error) }
+            var message = type.message(for: error)
+            if let first = message.first { message = first.lowercased() + message.dropFirst() }
+            let name = type == FilterCommand.self ? "embcache" : "embcache \(type.configuration.commandName!)"
+            printError(message + " (see \(name) --help)")
+            exit(code.rawValue)
+        }
+        do {
+            try command.execute(environment: Environment.current)
+            exit(0)
+        } catch let error as EmbCacheError {
+            let status = exitStatus(of: error)
+            if status != 0 { printError(error.description) }
+            exit(status)
+        } catch {
+            printError("\(error)")
+            exit(70)
+        }
+    }
+}
+
+/// The sysexits status of each kind of failure; documented in embcache(1).
+func exitStatus(of error: EmbCacheError) -> Int32 {
+    switch error {
+    case .brokenPipe: 0
+    case .usage: 64
+    case .input: 65
+    case .inputFile: 66
+    case .provider: 69
+    case .store, .output: 74
+    case .unusableCache, .configuration: 78
+    case .interrupted: 130
+    }
+}
+
+func printError(_ message: String) {
+    var line = "embcache: \(message)\n"
+    line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+enum Environment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
