@@ -18,7 +18,8 @@ enum EmbCacheMain {
     /// The filter is the default: a first argument that names a subcommand
     /// runs that one instead (`embcache -- stats` reads a file named stats).
     static let subcommands: [any EmbCacheSubcommand.Type] = [
-        GetCommand.self
+        GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self, ExportCommand.self,
+        VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self,
     ]
 
     static func main() {
@@ -59,6 +60,9 @@ enum EmbCacheMain {
             let status = exitStatus(of: error)
             if status != 0 { printError(error.description) }
             exit(status)
+        } catch let code as ExitCode {
+            // A status the command has explained already (verify, import).
+            exit(code.rawValue)
         } catch {
             printError("\(error)")
             exit(70)

@@ -25,6 +25,8 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case fieldAlreadyPresent(String)
     case notInCache
     case rejectedByProvider(String)
+    /// An imported vector that cannot be stored.
+    case invalidVector(String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,7 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
             "record already has a field \"\(name)\" (choose another with --output-field)"
         case .notInCache: "not in the cache (--offline)"
         case .rejectedByProvider(let why): "rejected by the provider: \(why)"
+        case .invalidVector(let why): "unusable vector: \(why)"
         }
     }
 }

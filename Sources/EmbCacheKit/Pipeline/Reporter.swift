@@ -88,7 +88,7 @@ public final class Reporter: Sendable {
             + String(format: "%.0f records/s", Double(s.records) / seconds)
     }
 
-    static func writeStderr(_ text: String) {
+    public static func writeStderr(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
             try? FileDescriptorIO.writeAll(STDERR_FILENO, UnsafeRawBufferPointer(bytes))

@@ -55,18 +55,18 @@ public final class SQLiteStore: VectorStore {
             CacheDirectory.createPrivateFile(path)
             CacheDirectory.createPrivateFile(directory + "/" + Self.hashstringFileName)
         }
+        let hashstringPath = directory + "/" + Self.hashstringFileName
 
         let db = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: !writable) }
         sqlite3_busy_timeout(db.handle, 10_000)
         if writable {
             let attach = try db.prepare("ATTACH DATABASE ?1 AS hs")
-            try attach.bind(text: directory + "/" + Self.hashstringFileName, at: 1)
-            try Self.unusable(path) { () in try attach.step() }
+            try attach.bind(text: hashstringPath, at: 1)
+            // A broken texts file is named as such, so that the right file gets mended.
+            try Self.unusable(hashstringPath) { () in try attach.step() }
             try Self.retryingWhileBusy { () in
-                try Self.unusable(path) { () in
-                    _ = try db.scalarText("PRAGMA main.journal_mode = WAL")
-                    _ = try db.scalarText("PRAGMA hs.journal_mode = WAL")
-                }
+                try Self.unusable(path) { () in _ = try db.scalarText("PRAGMA main.journal_mode = WAL") }
+                try Self.unusable(hashstringPath) { () in _ = try db.scalarText("PRAGMA hs.journal_mode = WAL") }
             }
             // Keys are hashes, so every insert lands on a random page of each
             // index: a larger page cache and fewer, larger checkpoints write
@@ -153,18 +153,27 @@ public final class SQLiteStore: VectorStore {
         guard let connection, provider != nil else {
             throw EmbCacheError.configuration("cache \(path) was opened for lookups only")
         }
+        // Texts first, committed on their own. In WAL mode a transaction
+        // over two files is atomic in each file but not across both, so a
+        // kill -9 or a full disk between the two commits keeps one without
+        // the other: a text without its vector is a miss computed again,
+        // while a vector without its text could never be tied to it again.
         try retryingWrite { () in
             let text = try connection.prepare("INSERT OR IGNORE INTO hs.hashstring (hashid, text) VALUES (?1, ?2)")
+            for entry in entries {
+                text.reset()
+                try entry.key.withUnsafeBytes { bytes in try text.bind(bytes, at: 1) }
+                try text.bind(text: entry.text, at: 2)
+                try text.step()
+            }
+        }
+        try retryingWrite { () in
             let keep = try connection.prepare(
                 "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             let replace = try connection.prepare(
                 "INSERT OR REPLACE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             if !metadataWritten { try writeMetadata() }
             for entry in entries {
-                text.reset()
-                try entry.key.withUnsafeBytes { bytes in try text.bind(bytes, at: 1) }
-                try text.bind(text: entry.text, at: 2)
-                try text.step()
                 let vector = entry.replacesInvalid ? replace : keep
                 vector.reset()
                 try entry.key.withUnsafeBytes { bytes in try vector.bind(bytes, at: 1) }
@@ -198,7 +207,7 @@ public final class SQLiteStore: VectorStore {
         metadataWritten = dimension != nil
     }
 
-    private static func readMetadata(_ connection: SQLiteConnection) throws -> [String: String] {
+    static func readMetadata(_ connection: SQLiteConnection) throws -> [String: String] {
         let exists = try connection.prepare(
             "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = '\(metadataTable)'")
         guard try exists.step() else { return [:] }
@@ -212,7 +221,7 @@ public final class SQLiteStore: VectorStore {
 
     /// Caches written by the Python package carry no metadata: their first
     /// vector says what dimension they hold.
-    private static func dimensionOfFirstRow(_ connection: SQLiteConnection) throws -> Int? {
+    static func dimensionOfFirstRow(_ connection: SQLiteConnection) throws -> Int? {
         let exists = try connection.prepare(
             "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'embedding'")
         guard try exists.step() else { return nil }

@@ -1,0 +1,147 @@
+import CSQLite
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One model file of a cache directory, as `stats` and `models` show it.
+public struct ModelFileSummary: Sendable, Codable, Equatable {
+    public var file: String
+    /// The model identity from the file's metadata; nil for a file the
+    /// Python package wrote, which records none.
+    public var model: String?
+    public var dimension: Int?
+    public var dtype: String?
+    public var provider: String?
+    public var vectors: Int
+    /// Bytes on disk, write-ahead log included.
+    public var bytes: Int
+}
+
+public struct CacheSummary: Sendable, Codable, Equatable {
+    public var directory: String
+    public var models: [ModelFileSummary]
+    /// Texts in hashstring.sqlite, its size, and how many no model uses.
+    public var texts: Int
+    public var textBytes: Int
+    public var unusedTexts: Int
+}
+
+/// Reads what a cache directory holds, without changing anything.
+public enum CacheInventory {
+    /// The model files of a cache directory, by name.
+    static func modelFiles(in directory: String) throws -> [String] {
+        guard let handle = opendir(directory) else {
+            throw EmbCacheError.configuration("no cache at \(directory): \(systemMessage(errno))")
+        }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name.hasPrefix("embedding-") && name.hasSuffix(".sqlite") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The file name a model selection means, checked to exist.
+    static func files(in directory: String, model: ModelIdentity?) throws -> [String] {
+        let all = try modelFiles(in: directory)
+        guard let model else { return all }
+        guard all.contains(model.fileName) else {
+            throw EmbCacheError.configuration("no vectors of model \"\(model.canonical)\" in \(directory)")
+        }
+        return [model.fileName]
+    }
+
+    public static func summarize(directory: String, model: ModelIdentity? = nil) throws -> CacheSummary {
+        let names = try files(in: directory, model: model)
+        var models: [ModelFileSummary] = []
+        for name in names {
+            let path = directory + "/" + name
+            let db = try openReadOnly(path)
+            let metadata = try SQLiteStore.readMetadata(db)
+            let count = try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0
+            models.append(
+                ModelFileSummary(
+                    file: name, model: metadata["model"],
+                    dimension: try metadata["dimension"].flatMap { Int($0) } ?? SQLiteStore.dimensionOfFirstRow(db),
+                    dtype: metadata["dtype"] ?? "float32", provider: metadata["provider"], vectors: count,
+                    bytes: fileSize(path) + fileSize(path + "-wal")))
+        }
+        let hashstring = directory + "/" + SQLiteStore.hashstringFileName
+        var texts = 0
+        var unused = 0
+        if fileSize(hashstring) > 0 {
+            let db = try openReadOnly(hashstring)
+            texts = try db.scalarText("SELECT count(*) FROM hashstring").flatMap { Int($0) } ?? 0
+            try collectUsedKeys(into: db, directory: directory)
+            unused =
+                try db.scalarText(
+                    "SELECT count(*) FROM hashstring WHERE hashid NOT IN (SELECT hashid FROM temp.used)"
+                ).flatMap { Int($0) } ?? 0
+        }
+        return CacheSummary(
+            directory: directory, models: models, texts: texts,
+            textBytes: fileSize(hashstring) + fileSize(hashstring + "-wal"), unusedTexts: unused)
+    }
+
+    /// Fills `temp.used` of `connection` with the key of every vector of
+    /// every model file, read through connections of their own (so that
+    /// the caller may hold a write transaction on hashstring meanwhile).
+    static func collectUsedKeys(into connection: SQLiteConnection, directory: String) throws {
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS used (hashid BLOB PRIMARY KEY) WITHOUT ROWID")
+        let insert = try connection.prepare("INSERT OR IGNORE INTO temp.used (hashid) VALUES (?1)")
+        for name in try modelFiles(in: directory) {
+            let model = try openReadOnly(directory + "/" + name)
+            let select = try model.prepare("SELECT hashid FROM embedding")
+            while try select.step() {
+                guard let key = select.blob(at: 0) else { continue }
+                insert.reset()
+                try insert.bind(key, at: 1)
+                try insert.step()
+            }
+        }
+    }
+
+    static func openReadOnly(_ path: String) throws -> SQLiteConnection {
+        do {
+            let db = try SQLiteConnection(path: path, readOnly: true)
+            sqlite3_busy_timeout(db.handle, 10_000)
+            _ = try db.scalarText("SELECT count(*) FROM sqlite_master")
+            return db
+        } catch EmbCacheError.store(_, _, let message, _) {
+            throw EmbCacheError.unusableCache(path: path, reason: "cannot be opened as a cache: \(message)")
+        }
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+}
+
+extension CacheSummary {
+    /// A table for people: one row per model file, then the texts.
+    public var table: String {
+        var rows = [["model", "dimension", "dtype", "vectors", "bytes", "file"]]
+        for model in models {
+            rows.append([
+                model.model ?? "?", model.dimension.map(String.init) ?? "?", model.dtype ?? "?",
+                String(model.vectors), String(model.bytes), model.file,
+            ])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
+        var text = ""
+        for row in rows {
+            let cells = row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }
+            text += cells.joined(separator: "  ") + "\n"
+        }
+        text += "texts: \(texts) in \(SQLiteStore.hashstringFileName) (\(textBytes) bytes), \(unusedTexts) used by no model\n"
+        return text
+    }
+}

@@ -1,0 +1,95 @@
+import CSQLite
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `gc`, `rm` and `backup`: keeping a cache tidy and safe.
+public enum Housekeeping {
+    public struct CollectedGarbage: Sendable, Equatable {
+        public var textsDeleted: Int
+        public var bytesBefore: Int
+        public var bytesAfter: Int
+    }
+
+    /// Deletes the texts no model uses, then reclaims their space. Holds
+    /// hashstring's write lock from reading the models' keys to deleting,
+    /// so a text a writer is adding with its vector is never taken.
+    public static func collectGarbage(directory: String) throws -> CollectedGarbage {
+        let path = directory + "/" + SQLiteStore.hashstringFileName
+        guard CacheInventory.fileSize(path) > 0 else {
+            throw EmbCacheError.configuration("no cache at \(directory)")
+        }
+        let before = CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal")
+        let db = try SQLiteConnection(path: path)
+        sqlite3_busy_timeout(db.handle, 10_000)
+        var deleted = 0
+        try SQLiteStore.retryingWhileBusy {
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                try CacheInventory.collectUsedKeys(into: db, directory: directory)
+                try db.execute("DELETE FROM main.hashstring WHERE hashid NOT IN (SELECT hashid FROM temp.used)")
+                deleted = db.changes
+                try db.execute("DROP TABLE temp.used")
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+        try SQLiteStore.retryingWhileBusy {
+            try db.execute("VACUUM")
+            _ = try db.scalarText("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        return CollectedGarbage(
+            textsDeleted: deleted, bytesBefore: before,
+            bytesAfter: CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal"))
+    }
+
+    /// Removes one model's file (its texts stay until `gc`). Returns the
+    /// number of vectors it held.
+    public static func removeModel(directory: String, model: ModelIdentity) throws -> Int {
+        let summary = try CacheInventory.summarize(directory: directory, model: model)
+        if let named = summary.models[0].model, named != model.canonical {
+            throw EmbCacheError.unusableCache(
+                path: directory + "/" + model.fileName, reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
+        }
+        let path = directory + "/" + model.fileName
+        for suffix in ["-wal", "-shm", ""] where unlink(path + suffix) != 0 && errno != ENOENT {
+            throw EmbCacheError.output(path: path + suffix, errno: errno)
+        }
+        return summary.models[0].vectors
+    }
+
+    /// A consistent copy of every cache file into `destination`, through
+    /// SQLite's online backup API: each file is copied from one read
+    /// snapshot while other processes go on writing. Model files are copied
+    /// before hashstring, so every vector's text is in the copy.
+    public static func backup(directory: String, to destination: String) throws -> [String] {
+        let models = try CacheInventory.modelFiles(in: directory)
+        let names = models + [SQLiteStore.hashstringFileName]
+        try CacheDirectory.create(destination)
+        for name in names where CacheInventory.fileSize(destination + "/" + name) > 0 {
+            throw EmbCacheError.configuration("\(destination)/\(name) exists: back up into a new or empty directory")
+        }
+        for name in names {
+            let source = try CacheInventory.openReadOnly(directory + "/" + name)
+            let target = destination + "/" + name
+            CacheDirectory.createPrivateFile(target)
+            let copy = try SQLiteConnection(path: target)
+            guard let backup = sqlite3_backup_init(copy.handle, "main", source.handle, "main") else {
+                throw copy.error(sqlite3_errcode(copy.handle), sql: nil)
+            }
+            var code: Int32
+            repeat {
+                code = sqlite3_backup_step(backup, -1)
+                if code == SQLITE_BUSY || code == SQLITE_LOCKED { usleep(20_000) }
+            } while code == SQLITE_OK || code == SQLITE_BUSY || code == SQLITE_LOCKED
+            sqlite3_backup_finish(backup)
+            if code != SQLITE_DONE { throw copy.error(code, sql: nil) }
+        }
+        return names
+    }
+}

@@ -1,0 +1,166 @@
+import CSQLite
+import Crypto
+import Foundation
+
+/// `embcache verify`: checks every row of a cache. Texts: each hash is 64
+/// bytes and the SHA-512 of its text. Vectors: 64-byte hashes, blobs of
+/// 4 × d bytes, finite values, metadata that matches the file and the
+/// rows. SQLite's own integrity_check on every file. With `repair`, bad
+/// rows are deleted (a later run computes them again).
+public enum Verifier {
+    public struct Summary: Sendable, Equatable {
+        public var problems = 0
+        public var repaired = 0
+        /// Vectors whose text is not in hashstring.sqlite: their hash can't
+        /// be checked, but lookups by hash still find them.
+        public var vectorsWithoutText = 0
+        public var rowsChecked = 0
+    }
+
+    /// `report` receives one line per problem; `model` limits the check of
+    /// vectors to that model's file and lets `repair` rewrite its metadata.
+    public static func verify(
+        directory: String, model: ModelIdentity?, repair: Bool, report: (String) -> Void
+    ) throws -> Summary {
+        var summary = Summary()
+        let files = try CacheInventory.files(in: directory, model: model)
+        let hashstringPath = directory + "/" + SQLiteStore.hashstringFileName
+        let texts = try open(hashstringPath, writable: repair)
+        try checkIntegrity(texts, name: SQLiteStore.hashstringFileName, summary: &summary, report: report)
+        try checkTexts(texts, repair: repair, summary: &summary, report: report)
+        for file in files {
+            let db = try open(directory + "/" + file, writable: repair)
+            try checkIntegrity(db, name: file, summary: &summary, report: report)
+            try checkVectors(
+                db, file: file, texts: texts, model: model, repair: repair, summary: &summary, report: report)
+        }
+        return summary
+    }
+
+    private static func open(_ path: String, writable: Bool) throws -> SQLiteConnection {
+        guard writable else { return try CacheInventory.openReadOnly(path) }
+        guard CacheInventory.fileSize(path) > 0 else {
+            throw EmbCacheError.configuration("no cache file at \(path)")
+        }
+        let db = try SQLiteConnection(path: path)
+        sqlite3_busy_timeout(db.handle, 10_000)
+        return db
+    }
+
+    private static func checkIntegrity(
+        _ db: SQLiteConnection, name: String, summary: inout Summary, report: (String) -> Void
+    ) throws {
+        let check = try db.prepare("PRAGMA integrity_check")
+        while try check.step() {
+            guard let line = check.text(at: 0), line != "ok" else { continue }
+            summary.problems += 1
+            report("\(name): integrity: \(line)")
+        }
+    }
+
+    private static func checkTexts(
+        _ db: SQLiteConnection, repair: Bool, summary: inout Summary, report: (String) -> Void
+    ) throws {
+        var bad: [Int] = []
+        let select = try db.prepare("SELECT rowid, hashid, text FROM hashstring")
+        while try select.step() {
+            summary.rowsChecked += 1
+            let rowid = select.int(at: 0)
+            let hashid = select.blob(at: 1).map { Array($0) } ?? []
+            guard let text = select.text(at: 2) else {
+                bad.append(rowid)
+                report("\(SQLiteStore.hashstringFileName): row \(rowid): no text")
+                continue
+            }
+            let expected = CacheKey(text: text)
+            let stored = hashid.withUnsafeBytes { CacheKey(bytes: $0) }
+            if stored != expected {
+                bad.append(rowid)
+                report(
+                    "\(SQLiteStore.hashstringFileName): row \(rowid): "
+                        + (stored == nil ? "hash of \(hashid.count) bytes, not 64" : "hash is not the SHA-512 of its text"))
+            }
+        }
+        summary.problems += bad.count
+        if repair { summary.repaired += try delete(bad, from: "hashstring", in: db) }
+    }
+
+    private static func checkVectors(
+        _ db: SQLiteConnection, file: String, texts: SQLiteConnection, model: ModelIdentity?, repair: Bool,
+        summary: inout Summary, report: (String) -> Void
+    ) throws {
+        let metadata = try SQLiteStore.readMetadata(db)
+        var dimension = metadata["dimension"].flatMap { Int($0) }
+        if let named = metadata["model"], ModelIdentity(name: named).fileName != file && model?.canonical != named {
+            summary.problems += 1
+            report("\(file): metadata names model \"\(named)\", whose file is \(ModelIdentity(name: named).fileName)")
+            if repair, let model, model.fileName == file {
+                try rewriteMetadata(db, model: model)
+                summary.repaired += 1
+            }
+        } else if let model, let named = metadata["model"], named != model.canonical {
+            // Two identities whose file names collide: not damage, and never
+            // relabelled, which would mix their vectors.
+            summary.problems += 1
+            report("\(file): holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
+        }
+        if dimension == nil { dimension = try commonDimension(db) }
+
+        var bad: [Int] = []
+        let hasText = try texts.prepare("SELECT 1 FROM hashstring WHERE hashid = ?1")
+        let select = try db.prepare("SELECT rowid, hashid, embedding FROM embedding")
+        while try select.step() {
+            summary.rowsChecked += 1
+            let rowid = select.int(at: 0)
+            guard let hashid = select.blob(at: 1), let key = CacheKey(bytes: hashid) else {
+                bad.append(rowid)
+                report("\(file): row \(rowid): hash of \(select.blob(at: 1)?.count ?? 0) bytes, not 64")
+                continue
+            }
+            if case .invalid(let why) = StoredVector.decode(select.blob(at: 2), dimension: dimension) {
+                bad.append(rowid)
+                report("\(file): row \(rowid) (hash \(key.hex.prefix(16))…): \(why)")
+                continue
+            }
+            hasText.reset()
+            try key.withUnsafeBytes { try hasText.bind($0, at: 1) }
+            if try !hasText.step() { summary.vectorsWithoutText += 1 }
+        }
+        summary.problems += bad.count
+        if repair { summary.repaired += try delete(bad, from: "embedding", in: db) }
+    }
+
+    /// The dimension most rows have, for files that record none.
+    private static func commonDimension(_ db: SQLiteConnection) throws -> Int? {
+        let select = try db.prepare(
+            "SELECT length(embedding) AS n FROM embedding GROUP BY n ORDER BY count(*) DESC LIMIT 1")
+        guard try select.step() else { return nil }
+        let bytes = select.int(at: 0)
+        return bytes > 0 && bytes % 4 == 0 ? bytes / 4 : nil
+    }
+
+    private static func rewriteMetadata(_ db: SQLiteConnection, model: ModelIdentity) throws {
+        let update = try db.prepare(
+            "INSERT OR REPLACE INTO \(SQLiteStore.metadataTable) (key, value) VALUES ('model', ?1)")
+        try update.bind(text: model.canonical, at: 1)
+        try update.step()
+    }
+
+    private static func delete(_ rowids: [Int], from table: String, in db: SQLiteConnection) throws -> Int {
+        guard !rowids.isEmpty else { return 0 }
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            let delete = try db.prepare("DELETE FROM \(table) WHERE rowid = ?1")
+            for rowid in rowids {
+                delete.reset()
+                try delete.bind(rowid, at: 1)
+                try delete.step()
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        return rowids.count
+    }
+}

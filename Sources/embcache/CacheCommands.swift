@@ -1,0 +1,265 @@
+import ArgumentParser
+import EmbCacheKit
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `--cache-dir`, shared by every subcommand that works on a cache.
+struct CacheLocation: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
+    var cacheDir: String?
+
+    func resolve(_ environment: [String: String]) throws -> String {
+        try CacheDirectory.resolve(flag: cacheDir, environment: environment)
+    }
+}
+
+func writeStdout(_ text: String) throws {
+    let sink = ByteSink(fd: STDOUT_FILENO, name: "stdout")
+    try sink.write(Array(text.utf8))
+    try sink.flush()
+}
+
+func note(_ message: String) {
+    Reporter.writeStderr("embcache: \(message)\n")
+}
+
+struct StatsCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Show what the cache holds: per model file, its identity, dimension, vectors and size; then the texts.")
+
+    @OptionGroup var location: CacheLocation
+    @Option(help: ArgumentHelp("Only this model's file.", valueName: "name")) var model: String?
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func execute(environment: [String: String]) throws {
+        let summary = try CacheInventory.summarize(
+            directory: location.resolve(environment), model: model.map { ModelIdentity(name: $0) })
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try writeStdout(String(decoding: try encoder.encode(summary), as: UTF8.self) + "\n")
+        } else {
+            try writeStdout(summary.table)
+        }
+    }
+}
+
+struct ModelsCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List the models the cache holds, one a line: identity, dimension, vectors (tab-separated).",
+        discussion: "A file written by the Python embeddingcache records no identity: its file name stands in.")
+
+    @OptionGroup var location: CacheLocation
+
+    func execute(environment: [String: String]) throws {
+        let summary = try CacheInventory.summarize(directory: location.resolve(environment))
+        try writeStdout(
+            summary.models.map {
+                "\($0.model ?? $0.file)\t\($0.dimension.map(String.init) ?? "?")\t\($0.vectors)\n"
+            }.joined())
+    }
+}
+
+struct ImportCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Load vectors computed elsewhere into a model's cache.",
+        discussion: """
+            Reads JSON Lines records {"text": ..., "embedding": [...]} (the vector may also be base64 of \
+            little-endian float32), or with --from-llm the stored texts of an llm embeddings database. Every \
+            vector is checked; a record that can't be imported is reported and skipped (exit status 65 once the \
+            rest is imported). Vectors already cached are kept: importing twice changes nothing.
+            """)
+
+    @Argument(help: ArgumentHelp("JSON Lines files; - is stdin (the default).", valueName: "file"))
+    var files: [String] = []
+    @OptionGroup var location: CacheLocation
+    @Option(help: ArgumentHelp("Model the vectors belong to (with --from-llm, default: the collection's).", valueName: "name"))
+    var model: String?
+    @Option(help: ArgumentHelp("Refuse vectors of any other dimension.", valueName: "d")) var dimensions: Int?
+    @Option(help: ArgumentHelp("Field holding the text (a dotted path).", valueName: "path")) var textField = "text"
+    @Option(help: ArgumentHelp("Field holding the vector (a dotted path).", valueName: "path"))
+    var embeddingField = "embedding"
+    @Option(help: ArgumentHelp("Import from this llm embeddings database instead.", valueName: "file"))
+    var fromLlm: String?
+    @Option(help: ArgumentHelp("The llm collection to import (with --from-llm).", valueName: "name"))
+    var collection: String?
+    @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
+
+    func validate() throws {
+        if fromLlm != nil && collection == nil { throw ValidationError("--from-llm needs --collection") }
+        if fromLlm == nil && collection != nil { throw ValidationError("--collection goes with --from-llm") }
+        if fromLlm != nil && !files.isEmpty { throw ValidationError("--from-llm takes no input files") }
+        if fromLlm == nil && model == nil { throw ValidationError("import needs --model") }
+        if let dimensions, dimensions < 1 { throw ValidationError("--dimensions must be at least 1") }
+    }
+
+    func execute(environment: [String: String]) throws {
+        let name = try model ?? Importer.llmCollectionModel(database: fromLlm!, collection: collection!)
+        let store = try SQLiteStore(
+            directory: location.resolve(environment), identity: ModelIdentity(name: name), provider: "import",
+            expectedDimension: dimensions)
+        let quiet = quiet
+        let warn: (String) -> Void = { message in if !quiet { note(message) } }
+        let summary =
+            if let fromLlm, let collection {
+                try Importer.importLLM(database: fromLlm, collection: collection, into: store, warn: warn)
+            } else {
+                try Importer.importJSONLines(
+                    inputs: files.isEmpty ? ["-"] : files, into: store, textField: textField,
+                    vectorField: embeddingField, maxLineBytes: 1 << 30, warn: warn)
+            }
+        if !quiet {
+            note("imported \(summary.imported) vectors of \(name), \(summary.alreadyCached) already cached, \(summary.skipped) skipped")
+        }
+        if summary.skipped > 0 {
+            throw ExitCode(65)
+        }
+    }
+}
+
+struct ExportCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every vector of a model, as stored, in the order it was cached.",
+        discussion: """
+            jsonl records are {"hash": "<hex SHA-512>", "embedding": [...]}, or {"text": ..., "embedding": [...]} \
+            with --with-text. npy and f32 rows come in the same order as jsonl records.
+            """)
+
+    @OptionGroup var location: CacheLocation
+    @Option(help: ArgumentHelp("The model to export.", valueName: "name")) var model: String
+    @Option(name: .long, help: ArgumentHelp("jsonl, base64, f32 (or raw) or npy.", valueName: "format"))
+    var format: OutputFormat = .jsonl
+    @Option(help: ArgumentHelp("Element type of f32 and npy output.", valueName: "type")) var dtype: OutputDType = .float32
+    @Flag(help: "Put each vector's text in jsonl records (texts may be private; the default is the hash).")
+    var withText = false
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file.", valueName: "file"))
+    var output: String?
+
+    func validate() throws {
+        if dtype == .float64 && !format.isMatrix { throw ValidationError("--dtype float64 applies to f32 and npy only") }
+        if withText && format.isMatrix { throw ValidationError("--with-text applies to jsonl and base64 only") }
+    }
+
+    func execute(environment: [String: String]) throws {
+        let file = try output.map { try OutputFile(path: $0) }
+        let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")
+        let writer: RecordWriter =
+            format.isMatrix
+            ? try MatrixWriter(sink: sink, dtype: dtype, normalize: false, npy: format == .npy)
+            : JSONLinesWriter(
+                sink: sink, field: "embedding", encoding: format == .base64 ? .base64 : .numbers, normalize: false,
+                linesInput: false)
+        let summary = try Exporter.export(
+            directory: location.resolve(environment), model: ModelIdentity(name: model), writer: writer,
+            withText: withText, warn: note)
+        try file?.commit()
+        if summary.skipped > 0 {
+            note("exported \(summary.exported) vectors, skipped \(summary.skipped) unusable rows (see embcache verify)")
+        }
+    }
+}
+
+struct VerifyCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every row of the cache; print each problem on stdout, exit 65 if any.",
+        discussion: """
+            Texts: each hash is the SHA-512 of its text. Vectors: 64-byte hashes, 4 x d bytes, finite values, \
+            metadata that matches the file. And SQLite's integrity_check. --repair deletes bad rows (they are \
+            computed again when next needed); with --model it also rewrites that file's metadata when it names \
+            a model the file can't belong to.
+            """)
+
+    @OptionGroup var location: CacheLocation
+    @Option(help: ArgumentHelp("Check only this model's vectors.", valueName: "name")) var model: String?
+    @Flag(help: "Delete bad rows, then check again.") var repair = false
+
+    func execute(environment: [String: String]) throws {
+        let directory = try location.resolve(environment)
+        let identity = model.map { ModelIdentity(name: $0) }
+        let sink = ByteSink(fd: STDOUT_FILENO, name: "stdout")
+        var failure: Error?
+        var summary = try Verifier.verify(directory: directory, model: identity, repair: repair) { line in
+            do { try sink.write(Array((line + "\n").utf8)) } catch { failure = failure ?? error }
+        }
+        try sink.flush()
+        if let failure { throw failure }
+        if repair {
+            note("repaired \(summary.repaired) of \(summary.problems) problems")
+            summary = try Verifier.verify(directory: directory, model: identity, repair: false) { _ in }
+        }
+        if summary.vectorsWithoutText > 0 {
+            note("\(summary.vectorsWithoutText) vectors have no text in hashstring.sqlite (their hash can't be checked)")
+        }
+        note("checked \(summary.rowsChecked) rows: \(summary.problems == 0 ? "ok" : "\(summary.problems) problems")")
+        if summary.problems > 0 { throw ExitCode(65) }
+    }
+}
+
+struct GCCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc", abstract: "Delete the texts no model uses, then reclaim their space.")
+
+    @OptionGroup var location: CacheLocation
+
+    func execute(environment: [String: String]) throws {
+        let result = try Housekeeping.collectGarbage(directory: location.resolve(environment))
+        note(
+            "deleted \(result.textsDeleted) texts no model uses; hashstring.sqlite \(result.bytesBefore) -> \(result.bytesAfter) bytes"
+        )
+    }
+}
+
+struct RemoveCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Remove one model's vectors (its file); asks first unless --yes.",
+        discussion: "The texts stay in hashstring.sqlite until embcache gc.")
+
+    @OptionGroup var location: CacheLocation
+    @Option(help: ArgumentHelp("The model to remove.", valueName: "name")) var model: String
+    @Flag(name: .shortAndLong, help: "Do not ask (for scripts).") var yes = false
+
+    func execute(environment: [String: String]) throws {
+        let directory = try location.resolve(environment)
+        let identity = ModelIdentity(name: model)
+        if !yes {
+            guard isatty(STDIN_FILENO) == 1 else {
+                throw EmbCacheError.usage("not removing \(identity.fileName) without --yes (stdin is not a terminal)")
+            }
+            let count = try CacheInventory.summarize(directory: directory, model: identity).models[0].vectors
+            Reporter.writeStderr("embcache: remove \(count) vectors of \(model) (\(directory)/\(identity.fileName))? [y/N] ")
+            guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                note("nothing removed")
+                return
+            }
+        }
+        let removed = try Housekeeping.removeModel(directory: directory, model: identity)
+        note("removed \(removed) vectors of \(model)")
+    }
+}
+
+struct BackupCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the whole cache into a new directory, consistently, while other processes use it.")
+
+    @Argument(help: ArgumentHelp("A new or empty directory.", valueName: "dest")) var destination: String
+    @OptionGroup var location: CacheLocation
+
+    func execute(environment: [String: String]) throws {
+        let names = try Housekeeping.backup(directory: location.resolve(environment), to: destination)
+        note("copied \(names.count) files to \(destination)")
+    }
+}
