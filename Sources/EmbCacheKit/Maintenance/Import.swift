@@ -14,7 +14,7 @@ public enum Importer {
     }
 
     /// One vector to import, or why its record can't be.
-    struct Item {
+    struct Item: Sendable {
         var location: String
         var content: Result<(text: String, vector: [Float]), InputProblem>
     }
@@ -30,7 +30,7 @@ public enum Importer {
         var summary = Summary()
         var window: [Line] = []
         func flush() throws {
-            let items = window.map { line in
+            let items = window.concurrentMap { line in
                 Item(
                     location: line.location.description,
                     content: Result { () throws(InputProblem) in

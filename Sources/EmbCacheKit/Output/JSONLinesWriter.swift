@@ -23,21 +23,14 @@ public final class JSONLinesWriter: RecordWriter {
 
     public func write(_ rows: [OutputRow]) throws {
         // Number formatting is the hot loop of a warm run: spread it over
-        // the cores in contiguous chunks, then write the chunks in order.
-        let chunkCount = rows.count < 64 ? 1 : ProcessInfo.processInfo.activeProcessorCount * 2
-        let chunkSize = (rows.count + chunkCount - 1) / max(chunkCount, 1)
-        var chunks = [[UInt8]](repeating: [], count: chunkCount)
+        // the cores in runs of rows, each into one buffer, written in order.
         let encoder = self.encoder
-        chunks.withUnsafeMutableBufferPointer { output in
-            let output = UnsafeSendable(output)
-            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                var bytes: [UInt8] = []
-                let range = (chunk * chunkSize)..<min(rows.count, (chunk + 1) * chunkSize)
-                guard !range.isEmpty else { return }
-                bytes.reserveCapacity(range.count * 4096)
-                for index in range { encoder.encode(rows[index], into: &bytes) }
-                output.value[chunk] = bytes
-            }
+        let runs = stride(from: 0, to: rows.count, by: 64).map { $0..<min($0 + 64, rows.count) }
+        let chunks = runs.concurrentMap(minimumCount: 2) { run in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(run.count * 4096)
+            for index in run { encoder.encode(rows[index], into: &bytes) }
+            return bytes
         }
         for chunk in chunks { try sink.write(chunk) }
     }

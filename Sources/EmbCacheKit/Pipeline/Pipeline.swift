@@ -163,18 +163,7 @@ public final class Pipeline {
     }
 
     private static func decode(_ lines: [Line], with decoder: RecordDecoder) -> [Record] {
-        let chunkCount = lines.count < 256 ? 1 : ProcessInfo.processInfo.activeProcessorCount * 2
-        let chunkSize = (lines.count + chunkCount - 1) / chunkCount
-        var chunks = [[Record]](repeating: [], count: chunkCount)
-        chunks.withUnsafeMutableBufferPointer { output in
-            let output = UnsafeSendable(output)
-            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                let range = (chunk * chunkSize)..<min(lines.count, (chunk + 1) * chunkSize)
-                guard !range.isEmpty else { return }
-                output.value[chunk] = range.map { decoder.decode(lines[$0]) }
-            }
-        }
-        return chunks.flatMap { $0 }
+        lines.concurrentMap { decoder.decode($0) }
     }
 
     /// The vector of every distinct key in the window: from the store, or
