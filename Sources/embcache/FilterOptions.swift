@@ -100,10 +100,15 @@ struct FilterOptions: ParsableArguments {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let batchBytes, batchBytes < 1 { throw ValidationError("--batch-bytes must be at least 1") }
         if maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
-        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !(timeout >= 0.001 && timeout <= 31_536_000) {
+            throw ValidationError("--timeout must be between 0.001 and 31536000 seconds")
+        }
         if maxLineBytes < 1 { throw ValidationError("--max-line-bytes must be at least 1") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if outputField.isEmpty { throw ValidationError("--output-field must not be empty") }
+        if input == .lines && outputField == "text" {
+            throw ValidationError("--input lines writes the text as \"text\": choose another --output-field")
+        }
         if textField.isEmpty { throw ValidationError("--text-field must not be empty") }
         if dtype == .float64 && !format.isMatrix {
             throw ValidationError("--dtype float64 applies to f32 and npy output only")

@@ -128,8 +128,8 @@ import Testing
         let other = try Embcache.run(
             ["--model", "m", "--command", fakeProvider("--dim 9"), "--cache-dir", cache.path],
             stdin: "{\"text\":\"b\"}\n")
-        #expect(other.status == 78)
-        #expect(other.stderrText.contains("holds 8-dimensional vectors, the provider returned 9"))
+        #expect(other.status == 69)
+        #expect(other.stderrText == "embcache: provider command: vector 1 of the batch has 9 dimensions, expected 8\n")
     }
 
     @Test func aFileThatIsNotSQLiteIsAnUnusableCache() throws {

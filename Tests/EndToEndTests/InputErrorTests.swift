@@ -104,6 +104,40 @@ import Testing
         #expect(floats[4..<8].allSatisfy { $0.isNaN })
     }
 
+    /// Regression: the records of the files before a missing one were
+    /// dropped; cat writes them.
+    @Test func recordsBeforeAMissingFileAreWritten() throws {
+        let cache = TemporaryDirectory()
+        let first = cache.write("a.jsonl", corpus(3))
+        let result = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path, first.path, cache.path + "/absent.jsonl"])
+        #expect(result.status == 66)
+        #expect(result.stdoutLines.count == 3)
+    }
+
+    /// A record that has the output field already is a conflict of flags:
+    /// `null` would either drop the record or write the field twice.
+    @Test func theOutputFieldPresentStopsTheRunUnderEveryPolicy() throws {
+        let cache = TemporaryDirectory()
+        for policy in ["skip", "null"] {
+            let result = try Embcache.run(
+                ["--model", "hash-8", "--cache-dir", cache.path, "--on-error", policy],
+                stdin: "{\"text\":\"a\"}\n{\"id\":7,\"text\":\"b\",\"embedding\":[1]}\n")
+            #expect(result.status == 65, "\(policy)")
+            #expect(result.stderrText.hasPrefix("embcache: stdin:2: record already has a field \"embedding\""))
+            #expect(result.stdoutLines.count == 1)
+        }
+    }
+
+    @Test func offlineNullRowsOfAHashModelTakeItsDimension() throws {
+        let cache = TemporaryDirectory()
+        let result = try Embcache.run(
+            ["--model", "hash-4", "--offline", "--cache-dir", cache.path, "--format", "f32", "--on-error", "null", "-q"],
+            stdin: "{\"text\":\"never\"}\n")
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdout.count == 16)
+    }
+
     @Test func missingInputFileIsStatus66() throws {
         let cache = TemporaryDirectory()
         let result = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path, cache.path + "/nope.jsonl"])
@@ -115,7 +149,8 @@ import Testing
         for flags in [
             ["--format", "xml"], ["--window", "0"], ["--model", "m", "--provider", "nope"],
             ["--model", "m"], ["--model", "hash-8", "--dtype", "float64"], ["--model", "x", "--provider", "hash"],
-            ["--model", "m", "--provider", "command"],
+            ["--model", "m", "--provider", "command"], ["--model", "hash-8", "--timeout", "inf"],
+            ["--model", "hash-8", "--timeout", "1e17"], ["--model", "hash-8", "--input", "lines", "--output-field", "text"],
         ] {
             let result = try Embcache.run(flags + ["--cache-dir", "/nonexistent/never"], stdin: "")
             #expect(result.status == 64, "\(flags)")

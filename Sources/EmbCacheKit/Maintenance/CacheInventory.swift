@@ -67,7 +67,7 @@ public enum CacheInventory {
             models.append(
                 ModelFileSummary(
                     file: name, model: metadata["model"],
-                    dimension: try metadata["dimension"].flatMap { Int($0) } ?? SQLiteStore.dimensionOfFirstRow(db),
+                    dimension: try metadata["dimension"].flatMap { Int($0) } ?? SQLiteStore.commonDimension(db),
                     dtype: metadata["dtype"] ?? "float32", provider: metadata["provider"], vectors: count,
                     bytes: fileSize(path) + fileSize(path + "-wal")))
         }

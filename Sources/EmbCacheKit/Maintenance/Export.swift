@@ -15,7 +15,7 @@ public enum Exporter {
         let name = try CacheInventory.files(in: directory, model: model)[0]
         let db = try CacheInventory.openReadOnly(directory + "/" + name)
         let dimension = try SQLiteStore.readMetadata(db)["dimension"].flatMap { Int($0) }
-            ?? SQLiteStore.dimensionOfFirstRow(db)
+            ?? SQLiteStore.commonDimension(db)
         let hashstring = directory + "/" + SQLiteStore.hashstringFileName
         let texts = withText ? try CacheInventory.openReadOnly(hashstring) : nil
         let textOf = try texts?.prepare("SELECT text FROM hashstring WHERE hashid = ?1")

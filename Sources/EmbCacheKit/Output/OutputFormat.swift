@@ -57,12 +57,13 @@ public protocol RecordWriter: AnyObject {
 }
 
 /// The output vector: scaled to unit length unless asked not to. A zero
-/// vector stays zero.
+/// vector stays zero. The norm is taken in Double, where squares of float32
+/// values neither overflow nor vanish.
 func outputVector(_ vector: [Float], normalize: Bool) -> [Float] {
     guard normalize else { return vector }
-    var sum: Float = 0
-    for value in vector { sum += value * value }
+    var sum: Double = 0
+    for value in vector { sum += Double(value) * Double(value) }
     let norm = sum.squareRoot()
     guard norm > 0, norm != 1 else { return vector }
-    return vector.map { $0 / norm }
+    return vector.map { Float(Double($0) / norm) }
 }

@@ -80,7 +80,8 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         }
     let store = try SQLiteStore(
         directory: configuration.cacheDirectory, identity: configuration.identity,
-        provider: provider?.name, expectedDimension: provider?.dimension)
+        provider: provider?.name,
+        expectedDimension: provider?.dimension ?? HashEmbedder.dimension(forModel: configuration.identity.name))
 
     let file = try configuration.outputPath.map { try OutputFile(path: $0) }
     let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")

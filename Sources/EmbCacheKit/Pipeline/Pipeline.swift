@@ -124,16 +124,23 @@ public final class Pipeline {
     ) throws {
         var window: [Line] = []
         window.reserveCapacity(size)
-        for input in inputs {
-            let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
-            while let line = try reader.next() {
-                if decoder.isBlank(line) { continue }
-                window.append(line)
-                if window.count == size {
-                    guard deliver(window) else { return }
-                    window.removeAll(keepingCapacity: true)
+        do {
+            for input in inputs {
+                let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
+                while let line = try reader.next() {
+                    if decoder.isBlank(line) { continue }
+                    window.append(line)
+                    if window.count == size {
+                        guard deliver(window) else { return }
+                        window.removeAll(keepingCapacity: true)
+                    }
                 }
             }
+        } catch {
+            // What was read before the failure is still processed, as cat
+            // writes the files before the one it can't open.
+            if !window.isEmpty { _ = deliver(window) }
+            throw error
         }
         if !window.isEmpty { _ = deliver(window) }
     }
@@ -147,9 +154,13 @@ public final class Pipeline {
 
         // A bad record stops a failing run where it stands: nothing after
         // it is computed, everything before it is.
+        // A record that has the output field already is a conflict of
+        // flags, not of one record: it stops the run under every policy.
         var stop: EmbCacheError?
-        if settings.onError == .fail,
-            let bad = records.firstIndex(where: { if case .failure = $0.content { true } else { false } }),
+        if let bad = records.firstIndex(where: { record in
+            guard case .failure(let problem) = record.content else { return false }
+            return settings.onError == .fail || problem == .fieldAlreadyPresent(decoder.outputField ?? "")
+        }),
             case .failure(let problem) = records[bad].content
         {
             stop = .input(records[bad].location, problem)
@@ -221,12 +232,26 @@ public final class Pipeline {
         let results = Mutex<[Int: [[Float]]]>([:])
         let failure = Mutex<Error?>(nil)
         let reporter = self.reporter
+        // Every batch is held to one dimension as it arrives, so a batch that
+        // disagrees fails alone and the good ones are still committed.
+        let dimension = Mutex<Int?>(store.dimension)
         let worker: @Sendable () -> Void = {
             while failure.withLock({ $0 == nil }) && !Interrupt.isRequested {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < batches.count else { return }
                 do {
-                    let vectors = try provider.embedChecked(batches[index].map { misses[$0].text })
+                    let vectors = try provider.embedChecked(
+                        batches[index].map { misses[$0].text }, dimension: dimension.withLock { $0 })
+                    try dimension.withLock { known in
+                        guard let first = vectors.first?.count, let expected = known ?? Optional(first),
+                            first == expected
+                        else {
+                            throw EmbCacheError.provider(
+                                name: provider.name,
+                                message: "a batch of \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones")
+                        }
+                        known = expected
+                    }
                     results.withLock { $0[index] = vectors }
                     reporter.update { $0.batches += 1 }
                 } catch {

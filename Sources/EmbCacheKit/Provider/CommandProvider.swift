@@ -60,6 +60,7 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
             let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
             return .provider(name: name, message: "no answer within \(String(format: "%g", seconds)) s (see --timeout)")
         case .io(let code): return .provider(name: name, message: "pipe to the command: \(systemMessage(code))")
+        case .protocolViolation(let what): return .provider(name: name, message: "the command \(what)")
         }
     }
 

@@ -26,15 +26,16 @@ public protocol EmbeddingProvider: Sendable {
 
 extension EmbeddingProvider {
     /// Embeds and checks the answer: one finite vector per text, all of
-    /// one dimension (the provider's, when it declares one). A bad answer
-    /// throws and nothing of it may be cached.
-    public func embedChecked(_ texts: [String]) throws -> [[Float]] {
+    /// one dimension: `expected` (what the cache holds or an earlier batch
+    /// gave), else the provider's own, else the first vector's. A bad
+    /// answer throws and nothing of it may be cached.
+    public func embedChecked(_ texts: [String], dimension expected: Int? = nil) throws -> [[Float]] {
         let vectors = try embed(texts)
         guard vectors.count == texts.count else {
             throw EmbCacheError.provider(
                 name: name, message: "answered \(vectors.count) vectors for a batch of \(texts.count) texts")
         }
-        let width = dimension ?? vectors.first?.count ?? 0
+        let width = expected ?? dimension ?? vectors.first?.count ?? 0
         for (index, vector) in vectors.enumerated() {
             guard vector.count == width, width > 0 else {
                 throw EmbCacheError.provider(

@@ -60,12 +60,19 @@ public final class SQLiteStore: VectorStore {
         let db = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: !writable) }
         sqlite3_busy_timeout(db.handle, 10_000)
         if writable {
+            // Each file is checked on its own, the model file's schema before
+            // the attach (which reads every schema), so that a failure names
+            // the file that is broken and the right one gets mended.
+            try Self.retryingWhileBusy { () in
+                try Self.unusable(path) { () in
+                    _ = try db.scalarText("PRAGMA main.journal_mode = WAL")
+                    _ = try db.scalarText("SELECT count(*) FROM main.sqlite_master")
+                }
+            }
             let attach = try db.prepare("ATTACH DATABASE ?1 AS hs")
             try attach.bind(text: hashstringPath, at: 1)
-            // A broken texts file is named as such, so that the right file gets mended.
             try Self.unusable(hashstringPath) { () in try attach.step() }
             try Self.retryingWhileBusy { () in
-                try Self.unusable(path) { () in _ = try db.scalarText("PRAGMA main.journal_mode = WAL") }
                 try Self.unusable(hashstringPath) { () in _ = try db.scalarText("PRAGMA hs.journal_mode = WAL") }
             }
             // Keys are hashes, so every insert lands on a random page of each
@@ -100,7 +107,7 @@ public final class SQLiteStore: VectorStore {
         }
         var dimension = metadata["dimension"].flatMap { Int($0) }
         if dimension == nil {
-            dimension = try Self.dimensionOfFirstRow(db)
+            dimension = try Self.commonDimension(db)
         }
         if let expectedDimension, let dimension, expectedDimension != dimension {
             throw EmbCacheError.unusableCache(
@@ -113,7 +120,8 @@ public final class SQLiteStore: VectorStore {
         self.connection = db
         metadataWritten = metadata["model"] != nil && metadata["dimension"] != nil
         if writable && provider != nil && (metadata["model"] == nil || (!metadataWritten && self.dimension != nil)) {
-            try retryingWrite { () in try writeMetadata() }
+            try retryingWrite { () in try writeMetadata(dimension: self.dimension) }
+            metadataWritten = self.dimension != nil
         }
     }
 
@@ -149,7 +157,6 @@ public final class SQLiteStore: VectorStore {
                 path: path,
                 reason: "holds \(width)-dimensional vectors, the provider returned \(bad.vector.count)")
         }
-        dimension = width
         guard let connection, provider != nil else {
             throw EmbCacheError.configuration("cache \(path) was opened for lookups only")
         }
@@ -172,7 +179,7 @@ public final class SQLiteStore: VectorStore {
                 "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             let replace = try connection.prepare(
                 "INSERT OR REPLACE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
-            if !metadataWritten { try writeMetadata() }
+            if !metadataWritten { try writeMetadata(dimension: width) }
             for entry in entries {
                 let vector = entry.replacesInvalid ? replace : keep
                 vector.reset()
@@ -181,6 +188,9 @@ public final class SQLiteStore: VectorStore {
                 try vector.step()
             }
         }
+        // Only once committed: a rolled-back transaction changed nothing.
+        dimension = width
+        metadataWritten = true
     }
 
     // MARK: - Metadata
@@ -188,7 +198,7 @@ public final class SQLiteStore: VectorStore {
     /// Records the identity (claiming the file against a colliding one)
     /// and, once known, the dimension. Never overwrites: what a file says it
     /// holds stays true.
-    private func writeMetadata() throws {
+    private func writeMetadata(dimension: Int?) throws {
         guard let connection else { return }
         let insert = try connection.prepare(
             "INSERT OR IGNORE INTO main.\(Self.metadataTable) (key, value) VALUES (?1, ?2)")
@@ -204,7 +214,6 @@ public final class SQLiteStore: VectorStore {
             try insert.bind(text: value, at: 2)
             try insert.step()
         }
-        metadataWritten = dimension != nil
     }
 
     static func readMetadata(_ connection: SQLiteConnection) throws -> [String: String] {
@@ -219,16 +228,20 @@ public final class SQLiteStore: VectorStore {
         return metadata
     }
 
-    /// Caches written by the Python package carry no metadata: their first
-    /// vector says what dimension they hold.
-    static func dimensionOfFirstRow(_ connection: SQLiteConnection) throws -> Int? {
+    /// Caches written by the Python package carry no metadata: the length
+    /// most of their first thousand vectors have says what dimension they
+    /// hold (one odd row must not make every other row look bad).
+    static func commonDimension(_ connection: SQLiteConnection) throws -> Int? {
         let exists = try connection.prepare(
             "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'embedding'")
         guard try exists.step() else { return nil }
-        let first = try connection.prepare(
-            "SELECT length(embedding) FROM main.embedding WHERE length(embedding) > 0 LIMIT 1")
-        guard try first.step() else { return nil }
-        let bytes = first.int(at: 0)
+        let common = try connection.prepare(
+            """
+            SELECT n FROM (SELECT length(embedding) AS n FROM main.embedding WHERE length(embedding) > 0 LIMIT 1000)
+            GROUP BY n ORDER BY count(*) DESC LIMIT 1
+            """)
+        guard try common.step() else { return nil }
+        let bytes = common.int(at: 0)
         return bytes % 4 == 0 ? bytes / 4 : nil
     }
 

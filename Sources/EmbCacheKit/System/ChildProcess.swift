@@ -21,6 +21,8 @@ final class ChildProcess: @unchecked Sendable {
         case timedOut
         case interrupted
         case io(Int32)
+        /// Output that is not one answer line per request.
+        case protocolViolation(String)
     }
 
     let pid: pid_t
@@ -57,13 +59,14 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
 
-        // We ignore SIGPIPE; the child must not inherit that.
+        // We ignore SIGPIPE and SIGXFSZ; the child must not inherit that.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGPIPE)
+        sigaddset(&defaults, SIGXFSZ)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
@@ -101,10 +104,23 @@ final class ChildProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var written = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // An answer must come after its whole request, alone: a line
+        // already waiting would be taken as the answer to this request and
+        // cache vectors for the wrong texts.
+        let early = read(output, &chunk, chunk.count)
+        if early > 0 || !pending.isEmpty {
+            throw .protocolViolation("wrote output that answers no request")
+        }
         while true {
             if let newline = pending.firstIndex(of: 0x0A) {
+                guard written == request.count else {
+                    throw .protocolViolation("answered before reading the whole request")
+                }
+                guard newline == pending.count - 1 else {
+                    throw .protocolViolation("wrote more than one line for one request")
+                }
                 let line = Array(pending[..<newline])
-                pending.removeFirst(newline + 1)
+                pending.removeAll()
                 return line
             }
             if Interrupt.isRequested && written < request.count { throw .interrupted }
@@ -138,40 +154,42 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Closes the child's input, gives it a moment to exit, then kills its
-    /// process group.
+    /// process group and reaps it.
     func terminate() {
-        guard !reaped else {
-            kill(-pid, SIGKILL)
-            return
-        }
+        guard !reaped else { return }
+        _ = reap(graceMilliseconds: 200)
+    }
+
+    /// How the child ended, if it did within a moment; it is reaped either
+    /// way.
+    private func exitDescription(orElse fallback: String) -> String {
+        guard !reaped, let status = reap(graceMilliseconds: 500) else { return fallback }
+        let signal = status & 0x7F
+        if signal != 0 { return "was killed by signal \(signal)" }
+        return "exited with status \((status >> 8) & 0xFF)"
+    }
+
+    /// Waits up to `graceMilliseconds` for the child to exit, then kills
+    /// its whole process group (whatever the shell started), while the
+    /// unreaped child still holds the group's id, so the signal can only
+    /// reach processes that are ours. Returns the child's status if it
+    /// exited by itself.
+    private func reap(graceMilliseconds: Int) -> Int32? {
         close(input)
         close(output)
-        for _ in 0..<20 {
-            if waitpid(pid, nil, WNOHANG) == pid {
-                reaped = true
-                return
+        var exited = false
+        for _ in 0..<max(graceMilliseconds / 10, 1) {
+            var info = siginfo_t()
+            if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._kill.si_pid == pid {
+                exited = true
+                break
             }
             usleep(10_000)
         }
         kill(-pid, SIGKILL)
-        waitpid(pid, nil, 0)
-        reaped = true
-    }
-
-    /// How the child ended, if it has; waits briefly for it to finish dying.
-    private func exitDescription(orElse fallback: String) -> String {
         var status: Int32 = 0
-        for _ in 0..<50 {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                reaped = true
-                close(input)
-                close(output)
-                let signal = status & 0x7F
-                if signal != 0 { return "was killed by signal \(signal)" }
-                return "exited with status \((status >> 8) & 0xFF)"
-            }
-            usleep(10_000)
-        }
-        return fallback
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        reaped = true
+        return exited ? status : nil
     }
 }

@@ -15,6 +15,10 @@ private let interruptSignal = Atomic<Int32>(0)
 public enum Interrupt {
     public static func install() {
         signal(SIGPIPE, SIG_IGN)
+        // Over a file size limit (`ulimit -f`), a write fails with EFBIG,
+        // which SQLite and the output report as errors with their status,
+        // instead of the signal ending the run without a word.
+        signal(SIGXFSZ, SIG_IGN)
         // A parent may hand us a blocked mask (threads of a thread pool
         // often block signals, and children inherit that).
         var handled = sigset_t()

@@ -12,6 +12,8 @@ given to the wrong record is visible. Faults on demand, by flag:
   --short-after N    answer request N+1 with one vector too few
   --error-after N    answer request N+1 with {"error": ...}
   --wrong-dim-after N  answer request N+1 with vectors one too long
+  --extra-line-after N  after answering request N+1, write one more line
+  --scale S          multiply every vector by S (to test normalisation)
 """
 import argparse
 import hashlib
@@ -37,7 +39,8 @@ def main():
     parser.add_argument("--dim", type=int, default=8)
     parser.add_argument("--delay", type=float, default=0)
     parser.add_argument("--count")
-    for fault in ("die", "hang", "garbage", "short", "error", "wrong-dim"):
+    parser.add_argument("--scale", type=float, default=1.0)
+    for fault in ("die", "hang", "garbage", "short", "error", "wrong-dim", "extra-line"):
         parser.add_argument("--%s-after" % fault, type=int, default=-1)
     args = parser.parse_args()
     served = 0
@@ -55,7 +58,7 @@ def main():
         elif served == args.error_after:
             sys.stdout.write(json.dumps({"error": "model exploded"}) + "\n")
         else:
-            vectors = [vector(t, args.dim) for t in texts]
+            vectors = [[x * args.scale for x in vector(t, args.dim)] for t in texts]
             if served == args.short_after:
                 vectors = vectors[:-1]
             if served == args.wrong_dim_after:
@@ -65,6 +68,8 @@ def main():
                     for t in texts:
                         counter.write(hashlib.sha512(t.encode("utf-8")).hexdigest() + "\n")
             sys.stdout.write(json.dumps({"embeddings": vectors}) + "\n")
+            if served == args.extra_line_after:
+                sys.stdout.write(json.dumps({"embeddings": [[9.0] * args.dim] * len(texts)}) + "\n")
         sys.stdout.flush()
         served += 1
 
