@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmbCacheKit
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -54,7 +55,7 @@ enum EmbCacheMain {
             exit(code.rawValue)
         }
         do {
-            try command.execute(environment: Environment.current)
+            try command.execute(environment: ProcessInfo.processInfo.environment)
             exit(0)
         } catch let error as EmbCacheError {
             let status = exitStatus(of: error)
@@ -87,19 +88,4 @@ func exitStatus(of error: EmbCacheError) -> Int32 {
 func printError(_ message: String) {
     var line = "embcache: \(message)\n"
     line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
-}
-
-enum Environment {
-    static var current: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
 }

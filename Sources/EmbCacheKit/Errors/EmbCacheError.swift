@@ -24,7 +24,6 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case lineTooLong(limit: Int)
     case fieldAlreadyPresent(String)
     case notInCache
-    case rejectedByProvider(String)
     /// An imported vector that cannot be stored.
     case invalidVector(String)
 
@@ -40,7 +39,6 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .fieldAlreadyPresent(let name):
             "record already has a field \"\(name)\" (choose another with --output-field)"
         case .notInCache: "not in the cache (--offline)"
-        case .rejectedByProvider(let why): "rejected by the provider: \(why)"
         case .invalidVector(let why): "unusable vector: \(why)"
         }
     }

@@ -28,7 +28,6 @@ public enum OutputDType: String, Sendable, CaseIterable {
     case float32
     case float64
 
-    var byteCount: Int { self == .float32 ? 4 : 8 }
     var npyDescriptor: String { self == .float32 ? "<f4" : "<f8" }
 }
 

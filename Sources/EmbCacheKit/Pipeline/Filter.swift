@@ -104,7 +104,6 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         limits: BatchLimits(
             texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes),
         maxRequests: configuration.maxRequests,
-        offline: provider == nil,
         onError: configuration.onError)
     let reporter = Reporter(verbosity: configuration.verbosity, showProgress: configuration.showProgress)
     let decoder = RecordDecoder(

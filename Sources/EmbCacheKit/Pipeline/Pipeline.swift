@@ -18,15 +18,12 @@ public struct PipelineSettings: Sendable {
     public var limits: BatchLimits
     /// Provider requests in flight at once.
     public var maxRequests: Int
-    /// Answer from the cache only; never call the provider.
-    public var offline: Bool
     public var onError: ErrorPolicy
 
-    public init(windowSize: Int, limits: BatchLimits, maxRequests: Int, offline: Bool, onError: ErrorPolicy) {
+    public init(windowSize: Int, limits: BatchLimits, maxRequests: Int, onError: ErrorPolicy) {
         self.windowSize = windowSize
         self.limits = limits
         self.maxRequests = maxRequests
-        self.offline = offline
         self.onError = onError
     }
 }
@@ -205,7 +202,7 @@ public final class Pipeline {
             if case .success(let content) = record.content, vectors[content.key] != nil { hitCount += 1 }
         }
         reporter.update { $0.hits += hitCount }
-        guard !misses.isEmpty, !settings.offline, let provider else { return vectors }
+        guard !misses.isEmpty, let provider else { return vectors }
 
         let (computed, failure) = compute(misses, with: provider)
         try store.insert(computed)

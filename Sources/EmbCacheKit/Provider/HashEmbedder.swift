@@ -17,8 +17,8 @@
 /// - The sum is divided by its Euclidean norm; a text whose features
 ///   cancel exactly gets the unit vector on bucket 0.
 public struct HashEmbedder: EmbeddingProvider {
-    public let dimension: Int?
     private let width: Int
+    public var dimension: Int? { width }
     public var name: String { "hash" }
     public var limits: BatchLimits { BatchLimits(texts: 256, bytes: 1 << 20) }
 
@@ -32,7 +32,6 @@ public struct HashEmbedder: EmbeddingProvider {
 
     public init(dimension: Int) {
         self.width = dimension
-        self.dimension = dimension
     }
 
     public func embed(_ texts: [String]) throws -> [[Float]] {

@@ -26,8 +26,7 @@ public final class SQLiteStore: VectorStore {
     private let connection: SQLiteConnection?
     private let provider: String?
     private var metadataWritten: Bool
-    private lazy var selectStatement = try? connection?.prepare(
-        "SELECT embedding FROM embedding WHERE hashid = ?1")
+    private var selectStatement: SQLiteStatement?
 
     /// Opens the model file of `identity` in `directory`. `provider` names
     /// what computes the misses; nil makes the store lookup-only: it opens
@@ -127,9 +126,8 @@ public final class SQLiteStore: VectorStore {
 
     public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
         guard let connection else { return keys.map { _ in .miss } }
-        guard let select = selectStatement else {
-            throw EmbCacheError.unusableCache(path: path, reason: "has no embedding table")
-        }
+        let select = try selectStatement ?? connection.prepare("SELECT embedding FROM embedding WHERE hashid = ?1")
+        selectStatement = select
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }
         var results: [StoredVector] = []
