@@ -32,7 +32,7 @@ func note(_ message: String) {
 
 struct StatsCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "stats",
+        commandName: "embcache stats",
         abstract: "Show what the cache holds: per model file, its identity, dimension, vectors and size; then the texts.")
 
     @OptionGroup var location: CacheLocation
@@ -54,7 +54,7 @@ struct StatsCommand: EmbCacheSubcommand {
 
 struct ModelsCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "models",
+        commandName: "embcache models",
         abstract: "List the models the cache holds, one a line: identity, dimension, vectors (tab-separated).",
         discussion: "A file written by the Python embeddingcache records no identity: its file name stands in.")
 
@@ -71,7 +71,7 @@ struct ModelsCommand: EmbCacheSubcommand {
 
 struct ImportCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "import",
+        commandName: "embcache import",
         abstract: "Load vectors computed elsewhere into a model's cache.",
         discussion: """
             Reads JSON Lines records {"text": ..., "embedding": [...]} (the vector may also be base64 of \
@@ -104,7 +104,11 @@ struct ImportCommand: EmbCacheSubcommand {
     }
 
     func execute(environment: [String: String]) throws {
-        let name = try model ?? Importer.llmCollectionModel(database: fromLlm!, collection: collection!)
+        // The collection is looked up even when --model names the model, so
+        // that a misspelt one is an error, not an import of nothing.
+        let collectionModel = try fromLlm.map { try Importer.llmCollectionModel(database: $0, collection: collection!) }
+        guard let name = model ?? collectionModel else { throw ValidationError("import needs --model") }
+
         let store = try SQLiteStore(
             directory: location.resolve(environment), identity: ModelIdentity(name: name), provider: "import",
             expectedDimension: dimensions)
@@ -129,7 +133,7 @@ struct ImportCommand: EmbCacheSubcommand {
 
 struct ExportCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "export",
+        commandName: "embcache export",
         abstract: "Write every vector of a model, as stored, in the order it was cached.",
         discussion: """
             jsonl records are {"hash": "<hex SHA-512>", "embedding": [...]}, or {"text": ..., "embedding": [...]} \
@@ -165,14 +169,15 @@ struct ExportCommand: EmbCacheSubcommand {
             withText: withText, warn: note)
         try file?.commit()
         if summary.skipped > 0 {
-            note("exported \(summary.exported) vectors, skipped \(summary.skipped) unusable rows (see embcache verify)")
+            note("exported \(summary.exported) vectors, skipped \(summary.skipped) rows")
+            throw ExitCode(65)
         }
     }
 }
 
 struct VerifyCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify",
+        commandName: "embcache verify",
         abstract: "Check every row of the cache; print each problem on stdout, exit 65 if any.",
         discussion: """
             Texts: each hash is the SHA-512 of its text. Vectors: 64-byte hashes, 4 x d bytes, finite values, \
@@ -209,7 +214,7 @@ struct VerifyCommand: EmbCacheSubcommand {
 
 struct GCCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "gc", abstract: "Delete the texts no model uses, then reclaim their space.")
+        commandName: "embcache gc", abstract: "Delete the texts no model uses, then reclaim their space.")
 
     @OptionGroup var location: CacheLocation
 
@@ -223,7 +228,7 @@ struct GCCommand: EmbCacheSubcommand {
 
 struct RemoveCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "rm",
+        commandName: "embcache rm",
         abstract: "Remove one model's vectors (its file); asks first unless --yes.",
         discussion: "The texts stay in hashstring.sqlite until embcache gc.")
 
@@ -252,7 +257,7 @@ struct RemoveCommand: EmbCacheSubcommand {
 
 struct BackupCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "backup",
+        commandName: "embcache backup",
         abstract: "Copy the whole cache into a new directory, consistently, while other processes use it.")
 
     @Argument(help: ArgumentHelp("A new or empty directory.", valueName: "dest")) var destination: String

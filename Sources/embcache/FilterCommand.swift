@@ -26,7 +26,7 @@ struct FilterCommand: EmbCacheSubcommand {
 /// `embcache get`: the filter answering from the cache only.
 struct GetCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "get",
+        commandName: "embcache get",
         abstract: "Answer from the cache only; never call a provider (the filter with --offline).",
         discussion: "A miss follows --on-error: fail (status 65, naming the line), skip, or null."
     )

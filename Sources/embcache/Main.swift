@@ -17,6 +17,7 @@ protocol EmbCacheSubcommand: ParsableCommand {
 @main
 enum EmbCacheMain {
     /// The filter is the default: a first argument that names a subcommand
+    /// (each is named `embcache NAME`, as its usage line shows it)
     /// runs that one instead (`embcache -- stats` reads a file named stats).
     static let subcommands: [any EmbCacheSubcommand.Type] = [
         GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self, ExportCommand.self,
@@ -24,13 +25,14 @@ enum EmbCacheMain {
     ]
 
     static func main() {
-        Interrupt.install()
+        Interrupt.ignoreWriteSignals()
         let arguments = Array(CommandLine.arguments.dropFirst())
         let type: any EmbCacheSubcommand.Type =
             arguments.first.flatMap { name in
-                subcommands.first { $0.configuration.commandName == name }
+                subcommands.first { $0.configuration.commandName == "embcache \(name)" }
             } ?? FilterCommand.self
         let rest = type == FilterCommand.self ? arguments : Array(arguments.dropFirst())
+        if type == FilterCommand.self || type == GetCommand.self { Interrupt.install() }
         run(type, rest)
     }
 
@@ -50,8 +52,7 @@ enum EmbCacheMain {
             guard code != .success else { type.exit(withError: error) }
             var message = type.message(for: error)
             if let first = message.first { message = first.lowercased() + message.dropFirst() }
-            let name = type == FilterCommand.self ? "embcache" : "embcache \(type.configuration.commandName!)"
-            printError(message + " (see \(name) --help)")
+            printError(message + " (see \(type.configuration.commandName!) --help)")
             exit(code.rawValue)
         }
         do {

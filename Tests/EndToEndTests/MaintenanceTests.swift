@@ -277,3 +277,93 @@ import Testing
         #expect(again.status == 78)
     }
 }
+
+/// Regressions found while documenting the subcommands.
+@Suite struct MaintenanceRegressionTests {
+    @Test func exportRefusesAFileThatHoldsACollidingModel() throws {
+        let cache = TemporaryDirectory()
+        _ = try Embcache.run(
+            ["--model", "My Model", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: corpus(2))
+        let result = try Embcache.run(["export", "--model", "my-model", "--cache-dir", cache.path])
+        #expect(result.status == 78)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func verifyTrustsTheRowsOverAMetadataDimensionTheyDisagreeWith() throws {
+        let cache = TemporaryDirectory()
+        _ = try Embcache.run(["--model", "m", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: corpus(11))
+        _ = try python(
+            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"update embcache_metadata set value = '16' where key = 'dimension'\"); db.commit()",
+            [cache.path + "/embedding-m.sqlite"])
+        let found = try Embcache.run(["verify", "--cache-dir", cache.path])
+        #expect(found.status == 65)
+        #expect(found.stdoutText == "embedding-m.sqlite: metadata says dimension 16, most vectors have 8\n")
+        let repaired = try Embcache.run(["verify", "--cache-dir", cache.path, "--repair"])
+        #expect(repaired.status == 0, "\(repaired.stdoutText)")
+        let stats = try Embcache.run(["models", "--cache-dir", cache.path])
+        #expect(stats.stdoutText == "m\t8\t11\n")
+    }
+
+    @Test func repairingAWrongTextHashKeepsTheTextUnderItsTrueHash() throws {
+        let cache = TemporaryDirectory()
+        _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: corpus(5))
+        _ = try python(
+            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('update hashstring set hashid = zeroblob(64) where rowid = 2'); db.commit()",
+            [cache.path + "/hashstring.sqlite"])
+        let repaired = try Embcache.run(["verify", "--cache-dir", cache.path, "--repair"])
+        #expect(repaired.status == 0)
+        let export = try Embcache.run(["export", "--model", "hash-8", "--cache-dir", cache.path, "--with-text"])
+        #expect(export.status == 0)
+        #expect(export.stdoutLines.count == 5)
+    }
+
+    @Test func importKeepsTheFirstVectorOfATextAndChecksHashModels() throws {
+        let cache = TemporaryDirectory()
+        let input = "{\"text\":\"a\",\"embedding\":[1,2]}\n{\"text\":\"a\",\"embedding\":[3,4]}\n"
+        let result = try Embcache.run(["import", "--model", "m", "--cache-dir", cache.path], stdin: input)
+        #expect(result.stderrText == "embcache: imported 1 vectors of m, 1 already cached, 0 skipped\n")
+        let export = try Embcache.run(["export", "--model", "m", "--cache-dir", cache.path, "--with-text"])
+        #expect(export.stdoutText == "{\"text\":\"a\",\"embedding\":[1.0,2.0]}\n")
+        // hash-<d> files hold the built-in's vectors only: an import must
+        // bring exactly those.
+        let hash = try Embcache.run(["import", "--model", "hash-2", "--cache-dir", cache.path], stdin: input)
+        #expect(hash.status == 65)
+        #expect(hash.stderrText.contains("stdin:1: unusable vector: not the hash-2 vector of its text: skipped"))
+    }
+
+    @Test func aMisspeltLLMCollectionIsAnErrorEvenWithAModel() throws {
+        let cache = TemporaryDirectory()
+        let database = cache.file("e.db").path
+        _ = try python(
+            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('create table collections (id integer primary key, name text, model text)'); db.execute('create table embeddings (collection_id integer, id text, embedding blob, content text)'); db.commit()",
+            [database])
+        let result = try Embcache.run(
+            ["import", "--from-llm", database, "--collection", "typo", "--model", "m", "--cache-dir", cache.path])
+        #expect(result.status == 78)
+        #expect(result.stderrText.contains("no collection named \"typo\""))
+    }
+
+    @Test func exportThatSkipsRowsSaysSoWithStatus65() throws {
+        let cache = TemporaryDirectory()
+        _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: corpus(4))
+        let corrupt = try python(
+            #"import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("update embedding set embedding = x'00' where rowid = 1"); db.commit()"#,
+            [cache.path + "/embedding-hash-8.sqlite"])
+        #expect(corrupt.status == 0, "\(corrupt.stderrText)")
+        let result = try Embcache.run(["export", "--model", "hash-8", "--cache-dir", cache.path])
+        #expect(result.status == 65)
+        #expect(result.stdoutLines.count == 3)
+    }
+
+    @Test func aSubcommandEndsOnTheFirstSigint() throws {
+        // Only the filter polls the interrupt flag; a command waiting at a
+        // prompt must not need a second Ctrl-C.
+        let cache = TemporaryDirectory()
+        _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: corpus(2))
+        let running = try RunningProcess(Embcache.binary, ["import", "--model", "m", "--cache-dir", cache.path])
+        running.pump(seconds: 0.3)
+        running.signal(SIGINT)
+        let result = running.finish()
+        #expect(result.status == 128 + SIGINT)
+    }
+}

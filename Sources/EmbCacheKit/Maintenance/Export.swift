@@ -14,8 +14,12 @@ public enum Exporter {
     ) throws -> Summary {
         let name = try CacheInventory.files(in: directory, model: model)[0]
         let db = try CacheInventory.openReadOnly(directory + "/" + name)
-        let dimension = try SQLiteStore.readMetadata(db)["dimension"].flatMap { Int($0) }
-            ?? SQLiteStore.commonDimension(db)
+        let metadata = try SQLiteStore.readMetadata(db)
+        if let named = metadata["model"], named != model.canonical {
+            throw EmbCacheError.unusableCache(
+                path: directory + "/" + name, reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
+        }
+        let dimension = try metadata["dimension"].flatMap { Int($0) } ?? SQLiteStore.commonDimension(db)
         let hashstring = directory + "/" + SQLiteStore.hashstringFileName
         let texts = withText ? try CacheInventory.openReadOnly(hashstring) : nil
         let textOf = try texts?.prepare("SELECT text FROM hashstring WHERE hashid = ?1")

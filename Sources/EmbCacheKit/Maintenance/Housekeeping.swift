@@ -57,7 +57,8 @@ public enum Housekeeping {
                 path: directory + "/" + model.fileName, reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
         }
         let path = directory + "/" + model.fileName
-        for suffix in ["-wal", "-shm", ""] where unlink(path + suffix) != 0 && errno != ENOENT {
+        // The database first: while it stands, its log must stand too.
+        for suffix in ["", "-wal", "-shm"] where unlink(path + suffix) != 0 && errno != ENOENT {
             throw EmbCacheError.output(path: path + suffix, errno: errno)
         }
         return summary.models[0].vectors

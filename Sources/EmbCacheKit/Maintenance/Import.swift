@@ -149,12 +149,21 @@ public enum Importer {
                 if let expected = store.dimension ?? order.first.flatMap({ entries[$0]?.vector.count }), vector.count != expected {
                     warn("\(item.location): \(InputProblem.invalidVector("\(vector.count) dimensions, expected \(expected)")): skipped")
                     summary.skipped += 1
+                } else if let builtIn = HashEmbedder.dimension(forModel: store.identity.name).map(HashEmbedder.init),
+                    builtIn.vector(for: text) != vector
+                {
+                    // A hash-<d> file holds the built-in's vectors, nothing else.
+                    warn("\(item.location): \(InputProblem.invalidVector("not the \(store.identity.name) vector of its text")): skipped")
+                    summary.skipped += 1
                 } else if vector.isEmpty || !vector.allSatisfy(\.isFinite) {
                     warn("\(item.location): \(InputProblem.invalidVector(vector.isEmpty ? "empty vector" : "NaN or infinity")): skipped")
                     summary.skipped += 1
                 } else {
+                    // The first vector of a text wins, within a window as
+                    // across windows (where the cache keeps the first).
                     let key = CacheKey(text: text)
-                    if entries.updateValue(StoreEntry(key: key, text: text, vector: vector), forKey: key) == nil {
+                    if entries[key] == nil {
+                        entries[key] = StoreEntry(key: key, text: text, vector: vector)
                         order.append(key)
                     } else {
                         summary.alreadyCached += 1

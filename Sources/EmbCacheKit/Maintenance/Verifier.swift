@@ -62,6 +62,7 @@ public enum Verifier {
         _ db: SQLiteConnection, repair: Bool, summary: inout Summary, report: (String) -> Void
     ) throws {
         var bad: [Int] = []
+        var rekeyed: [String] = []
         let select = try db.prepare("SELECT rowid, hashid, text FROM hashstring")
         while try select.step() {
             summary.rowsChecked += 1
@@ -76,13 +77,27 @@ public enum Verifier {
             let stored = hashid.withUnsafeBytes { CacheKey(bytes: $0) }
             if stored != expected {
                 bad.append(rowid)
+                rekeyed.append(text)
                 report(
                     "\(SQLiteStore.hashstringFileName): row \(rowid): "
                         + (stored == nil ? "hash of \(hashid.count) bytes, not 64" : "hash is not the SHA-512 of its text"))
             }
         }
         summary.problems += bad.count
-        if repair { summary.repaired += try delete(bad, from: "hashstring", in: db) }
+        if repair {
+            summary.repaired += try delete(bad, from: "hashstring", in: db)
+            // The texts go back under their true hash: a vector stored under
+            // that one must not lose its text.
+            try db.execute("BEGIN IMMEDIATE")
+            let insert = try db.prepare("INSERT OR IGNORE INTO hashstring (hashid, text) VALUES (?1, ?2)")
+            for text in rekeyed {
+                insert.reset()
+                try CacheKey(text: text).withUnsafeBytes { try insert.bind($0, at: 1) }
+                try insert.bind(text: text, at: 2)
+                try insert.step()
+            }
+            try db.execute("COMMIT")
+        }
     }
 
     private static func checkVectors(
@@ -104,7 +119,19 @@ public enum Verifier {
             summary.problems += 1
             report("\(file): holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
         }
-        if dimension == nil { dimension = try commonDimension(db) }
+        // Rows are many and metadata one row: when most rows disagree with
+        // the recorded dimension, the record is what is wrong.
+        if let rows = try SQLiteStore.commonDimension(db), rows != dimension {
+            if let recorded = dimension {
+                summary.problems += 1
+                report("\(file): metadata says dimension \(recorded), most vectors have \(rows)")
+                if repair {
+                    try setMetadata(db, key: "dimension", value: String(rows))
+                    summary.repaired += 1
+                }
+            }
+            dimension = rows
+        }
 
         var bad: [Int] = []
         let hasText = try texts.prepare("SELECT 1 FROM hashstring WHERE hashid = ?1")
@@ -130,19 +157,14 @@ public enum Verifier {
         if repair { summary.repaired += try delete(bad, from: "embedding", in: db) }
     }
 
-    /// The dimension most rows have, for files that record none.
-    private static func commonDimension(_ db: SQLiteConnection) throws -> Int? {
-        let select = try db.prepare(
-            "SELECT length(embedding) AS n FROM embedding GROUP BY n ORDER BY count(*) DESC LIMIT 1")
-        guard try select.step() else { return nil }
-        let bytes = select.int(at: 0)
-        return bytes > 0 && bytes % 4 == 0 ? bytes / 4 : nil
+    private static func rewriteMetadata(_ db: SQLiteConnection, model: ModelIdentity) throws {
+        try setMetadata(db, key: "model", value: model.canonical)
     }
 
-    private static func rewriteMetadata(_ db: SQLiteConnection, model: ModelIdentity) throws {
-        let update = try db.prepare(
-            "INSERT OR REPLACE INTO \(SQLiteStore.metadataTable) (key, value) VALUES ('model', ?1)")
-        try update.bind(text: model.canonical, at: 1)
+    private static func setMetadata(_ db: SQLiteConnection, key: String, value: String) throws {
+        let update = try db.prepare("INSERT OR REPLACE INTO \(SQLiteStore.metadataTable) (key, value) VALUES (?1, ?2)")
+        try update.bind(text: key, at: 1)
+        try update.bind(text: value, at: 2)
         try update.step()
     }
 

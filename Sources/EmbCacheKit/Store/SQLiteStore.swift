@@ -163,16 +163,12 @@ public final class SQLiteStore: VectorStore {
         // kill -9 or a full disk between the two commits keeps one without
         // the other: a text without its vector is a miss computed again,
         // while a vector without its text could never be tied to it again.
+        try retryingWrite { () in try insertTexts(entries, connection) }
+        // The vectors' transaction writes the texts again (no-ops, unless a
+        // gc took them since): it holds hashstring's write lock to its
+        // commit, so a gc can never come between a vector and its text.
         try retryingWrite { () in
-            let text = try connection.prepare("INSERT OR IGNORE INTO hs.hashstring (hashid, text) VALUES (?1, ?2)")
-            for entry in entries {
-                text.reset()
-                try entry.key.withUnsafeBytes { bytes in try text.bind(bytes, at: 1) }
-                try text.bind(text: entry.text, at: 2)
-                try text.step()
-            }
-        }
-        try retryingWrite { () in
+            try insertTexts(entries, connection)
             let keep = try connection.prepare(
                 "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             let replace = try connection.prepare(
@@ -189,6 +185,16 @@ public final class SQLiteStore: VectorStore {
         // Only once committed: a rolled-back transaction changed nothing.
         dimension = width
         metadataWritten = true
+    }
+
+    private func insertTexts(_ entries: [StoreEntry], _ connection: SQLiteConnection) throws {
+        let text = try connection.prepare("INSERT OR IGNORE INTO hs.hashstring (hashid, text) VALUES (?1, ?2)")
+        for entry in entries {
+            text.reset()
+            try entry.key.withUnsafeBytes { bytes in try text.bind(bytes, at: 1) }
+            try text.bind(text: entry.text, at: 2)
+            try text.step()
+        }
     }
 
     // MARK: - Metadata

@@ -13,12 +13,19 @@ private let interruptSignal = Atomic<Int32>(0)
 /// second signal ends the process at once, as a user pressing Ctrl-C twice
 /// expects.
 public enum Interrupt {
-    public static func install() {
+    /// Write errors are reported, never signals: EPIPE is a quiet end, and
+    /// over a file size limit (`ulimit -f`) a write fails with EFBIG, which
+    /// SQLite and the output report with their status.
+    public static func ignoreWriteSignals() {
         signal(SIGPIPE, SIG_IGN)
-        // Over a file size limit (`ulimit -f`), a write fails with EFBIG,
-        // which SQLite and the output report as errors with their status,
-        // instead of the signal ending the run without a word.
         signal(SIGXFSZ, SIG_IGN)
+    }
+
+    /// For commands that poll the flag (the filter): SIGINT and SIGTERM
+    /// then stop at a point where the work done is committed. Other
+    /// commands keep the default, which ends them inside a transaction
+    /// SQLite rolls back.
+    public static func install() {
         // A parent may hand us a blocked mask (threads of a thread pool
         // often block signals, and children inherit that).
         var handled = sigset_t()
