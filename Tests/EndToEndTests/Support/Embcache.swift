@@ -156,6 +156,33 @@ final class RunningProcess {
         return ProcessResult(status: exitStatus, stdout: stdoutData, stderr: stderrData)
     }
 
+    /// Closes the child's stdin once what was fed is written, without
+    /// waiting for the child to end.
+    func closeInput() {
+        closeInputWhenDrained = true
+        pump(until: { self.pendingInput.isEmpty || self.stdinFD < 0 })
+        if stdinFD >= 0 {
+            close(stdinFD)
+            stdinFD = -1
+        }
+    }
+
+    /// True once the child (and whatever inherited them) closed stdout and
+    /// stderr: it has ended, or is about to.
+    var outputsClosed: Bool { openOutputs == 0 }
+
+    /// As `finish()`, but a child that has not closed its outputs within
+    /// `seconds` is killed with SIGKILL: a hang becomes `hung == true`
+    /// (and status 137) instead of a test that never ends.
+    func finish(within seconds: Double) -> (result: ProcessResult, hung: Bool) {
+        closeInputWhenDrained = true
+        let deadline = Date().addingTimeInterval(seconds)
+        pump(until: { self.openOutputs == 0 || Date() >= deadline })
+        let hung = openOutputs != 0
+        if hung { kill(pid, SIGKILL) }
+        return (finish(), hung)
+    }
+
     private func pump(until done: () -> Bool) {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while !done() {

@@ -4,8 +4,16 @@ import Foundation
 /// Fixtures/fake_provider.py).
 func fakeProvider(_ flags: String = "") -> String {
     let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/fake_provider.py").path
-    return "python3 \(script) \(flags)"
+    return "\(pythonExecutable) \(script) \(flags)"
 }
+
+/// The interpreter `python3` names, resolved once: a version manager's
+/// shim (pyenv) costs a shell and tens of milliseconds at every start.
+let pythonExecutable: String = {
+    let found = try? runProcess("/usr/bin/env", ["python3", "-c", "import sys; print(sys.executable)"])
+    let path = found?.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    return found?.status == 0 && !path.isEmpty ? path : "python3"
+}()
 
 /// Lines of a counting file written by the fake provider; 0 if absent.
 func countLines(_ url: URL) -> Int {
@@ -21,7 +29,7 @@ func corpus(_ count: Int, prefix: String = "text") -> String {
 /// Rows of the `embedding` table of a model file, via Python's sqlite3 so
 /// the check does not go through our own code.
 func python(_ code: String, _ arguments: [String] = []) throws -> ProcessResult {
-    try runProcess("/usr/bin/env", ["python3", "-c", code] + arguments)
+    try runProcess(pythonExecutable, ["-c", code] + arguments)
 }
 
 func parseJSONLines(_ data: Data) -> [[String: Any]] {
