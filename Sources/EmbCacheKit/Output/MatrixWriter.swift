@@ -95,7 +95,7 @@ public final class MatrixWriter: RecordWriter {
         var template = Array((directory + "/embcache-npy-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw EmbCacheError.output(path: directory, errno: errno) }
-        unlink(String(cString: template))
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return ByteSink(fd: fd, name: "temporary file in \(directory)")
     }
 

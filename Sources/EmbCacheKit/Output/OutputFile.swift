@@ -18,7 +18,7 @@ public final class OutputFile {
         var template = Array((path + ".tmp-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw EmbCacheError.output(path: path, errno: errno) }
-        temporaryPath = String(cString: template)
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         // mkstemp makes 0600; an output file gets the usual mode.
         let mask = umask(0)
         umask(mask)

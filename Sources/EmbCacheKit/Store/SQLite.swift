@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -18,18 +19,47 @@ final class SQLiteConnection {
 
     init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        var db: OpaquePointer?
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             | SQLITE_OPEN_NOMUTEX
-        let code = sqlite3_open_v2(path, &db, flags, nil)
-        guard code == SQLITE_OK, let db else {
-            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+        var db = try Self.open(path, flags: flags)
+        if readOnly && !Self.canRead(db) && access(path + "-wal", F_OK) != 0 {
+            // A WAL database on a read-only file system cannot get the -shm
+            // file readers need. With no log beside it, nothing can change
+            // it either: read it as the immutable file it is.
             sqlite3_close_v2(db)
-            throw EmbCacheError.store(path: path, code: code, message: message, sql: nil)
+            db = try Self.open("file:" + Self.uriEscaped(path) + "?immutable=1", flags: flags | SQLITE_OPEN_URI)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
+    }
+
+    private static func open(_ name: String, flags: Int32) throws -> OpaquePointer {
+        var db: OpaquePointer?
+        let code = sqlite3_open_v2(name, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_close_v2(db)
+            throw EmbCacheError.store(path: name, code: code, message: message, sql: nil)
+        }
+        return db
+    }
+
+    private static func canRead(_ db: OpaquePointer) -> Bool {
+        sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nil, nil, nil) & 0xFF != SQLITE_CANTOPEN
+    }
+
+    /// A path as the path of a `file:` URI: `%`, `?` and `#` escaped.
+    private static func uriEscaped(_ path: String) -> String {
+        var escaped = ""
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "%") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
+                escaped += String(format: "%%%02X", byte)
+            } else {
+                escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return escaped
     }
 
     deinit {
