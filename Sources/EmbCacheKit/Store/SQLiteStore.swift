@@ -70,7 +70,7 @@ public final class SQLiteStore: VectorStore {
             }
             let attach = try db.prepare("ATTACH DATABASE ?1 AS hs")
             try attach.bind(text: hashstringPath, at: 1)
-            try Self.unusable(hashstringPath) { () in try attach.step() }
+            _ = try Self.unusable(hashstringPath) { () in try attach.step() }
             try Self.retryingWhileBusy { () in
                 try Self.unusable(hashstringPath) { () in _ = try db.scalarText("PRAGMA hs.journal_mode = WAL") }
             }
