@@ -4,8 +4,9 @@
     embcache --provider command --model all-MiniLM-L6-v2 \
         --command 'python3 Scripts/sentence-transformers-provider.py all-MiniLM-L6-v2' < docs.jsonl
 
-Reads one request per line on stdin, {"texts": [...]}, and answers each with
-one line, {"embeddings": [[...], ...]}, in the same order. The model loads
+Reads one request per line on stdin, {"id": N, "texts": [...]}, and answers
+each with one line, {"id": N, "embeddings": [[...], ...]}, in the same order
+(echoing the id lets embcache tell a stray line from the answer). The model loads
 once and serves the whole run. Needs `pip install sentence-transformers`.
 Vectors are returned as the model computes them (embcache normalises its
 output); give --normalize to store unit vectors, as the Python
@@ -28,9 +29,9 @@ def main():
     model = SentenceTransformer(args.model, device=args.device)
     for line in sys.stdin.buffer:
         try:
-            texts = json.loads(line)["texts"]
-            vectors = model.encode(texts, normalize_embeddings=args.normalize, convert_to_numpy=True)
-            answer = {"embeddings": [[float(x) for x in row] for row in vectors]}
+            request = json.loads(line)
+            vectors = model.encode(request["texts"], normalize_embeddings=args.normalize, convert_to_numpy=True)
+            answer = {"id": request.get("id"), "embeddings": [[float(x) for x in row] for row in vectors]}
         except Exception as error:  # report, do not die: embcache names the message
             answer = {"error": "%s: %s" % (type(error).__name__, error)}
         sys.stdout.write(json.dumps(answer) + "\n")

@@ -24,7 +24,8 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
     public func embed(_ texts: [String]) throws -> [[Float]] {
         let child = try idle.withLock { $0.popLast() } ?? spawn()
         let answer: [UInt8]
-        let request = Self.request(texts)
+        let id = child.nextRequestID()
+        let request = Self.request(texts, id: id)
         do throws(ChildProcess.Failure) {
             answer = try child.exchange(request, timeout: timeout)
         } catch {
@@ -33,7 +34,7 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
         }
         let vectors: [[Float]]
         do {
-            vectors = try Self.parse(answer)
+            vectors = try Self.parse(answer, id: id)
         } catch {
             // A child that said something we cannot read may be out of step.
             child.terminate()
@@ -64,8 +65,10 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
         }
     }
 
-    static func request(_ texts: [String]) -> [UInt8] {
-        var line = [UInt8]("{\"texts\":[".utf8)
+    /// `{"id":N,"texts":[...]}`: a child that echoes the id in its answer
+    /// can never have an old line taken for a new answer.
+    static func request(_ texts: [String], id: Int) -> [UInt8] {
+        var line = [UInt8]("{\"id\":\(id),\"texts\":[".utf8)
         for (index, text) in texts.enumerated() {
             if index > 0 { line.append(UInt8(ascii: ",")) }
             appendJSONString(text, to: &line)
@@ -74,7 +77,7 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
         return line
     }
 
-    static func parse(_ line: [UInt8]) throws -> [[Float]] {
+    static func parse(_ line: [UInt8], id: Int) throws -> [[Float]] {
         func bad(_ why: String) -> EmbCacheError { .provider(name: "command", message: why) }
         let object: Any
         do {
@@ -83,6 +86,9 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
             throw bad("answer is not JSON (\(line.count) bytes)")
         }
         guard let answer = object as? [String: Any] else { throw bad("answer is not a JSON object") }
+        if let echoed = answer["id"], (echoed as? NSNumber)?.intValue != id {
+            throw bad("the command answered request \(echoed) while request \(id) was waiting")
+        }
         if let message = answer["error"] {
             throw bad("the command reported: \(message)")
         }

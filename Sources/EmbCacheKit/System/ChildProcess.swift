@@ -29,6 +29,13 @@ final class ChildProcess: @unchecked Sendable {
     private let input: Int32
     private let output: Int32
     private var pending: [UInt8] = []
+    private var requests = 0
+
+    /// The id of the next request to this child: 1, 2, …
+    func nextRequestID() -> Int {
+        requests += 1
+        return requests
+    }
     private var reaped = false
 
     init(command: String) throws(Failure) {

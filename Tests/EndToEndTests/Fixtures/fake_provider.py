@@ -13,6 +13,7 @@ given to the wrong record is visible. Faults on demand, by flag:
   --error-after N    answer request N+1 with {"error": ...}
   --wrong-dim-after N  answer request N+1 with vectors one too long
   --extra-line-after N  after answering request N+1, write one more line
+  --no-id            do not echo the request's "id" in answers
   --scale S          multiply every vector by S (to test normalisation)
 """
 import argparse
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("--delay", type=float, default=0)
     parser.add_argument("--count")
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--no-id", action="store_true", help="answer without echoing the request id")
     for fault in ("die", "hang", "garbage", "short", "error", "wrong-dim", "extra-line"):
         parser.add_argument("--%s-after" % fault, type=int, default=-1)
     args = parser.parse_args()
@@ -47,6 +49,7 @@ def main():
     for line in sys.stdin.buffer:
         request = json.loads(line)
         texts = request["texts"]
+        echo = {} if args.no_id or "id" not in request else {"id": request["id"]}
         if served == args.die_after:
             sys.exit(3)
         if served == args.hang_after:
@@ -67,9 +70,13 @@ def main():
                 with open(args.count, "a", encoding="utf-8") as counter:
                     for t in texts:
                         counter.write(hashlib.sha512(t.encode("utf-8")).hexdigest() + "\n")
-            sys.stdout.write(json.dumps({"embeddings": vectors}) + "\n")
+            sys.stdout.write(json.dumps(dict(echo, embeddings=vectors)) + "\n")
             if served == args.extra_line_after:
-                sys.stdout.write(json.dumps({"embeddings": [[9.0] * args.dim] * len(texts)}) + "\n")
+                # A stale second answer, flushed apart so that it may reach
+                # embcache only after the next request.
+                sys.stdout.flush()
+                time.sleep(0.05)
+                sys.stdout.write(json.dumps(dict(echo, embeddings=[[9.0] * args.dim] * len(texts))) + "\n")
         sys.stdout.flush()
         served += 1
 
