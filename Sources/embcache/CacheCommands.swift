@@ -33,7 +33,8 @@ func note(_ message: String) {
 struct StatsCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "embcache stats",
-        abstract: "Show what the cache holds: per model file, its identity, dimension, vectors and size; then the texts.")
+        abstract:
+            "Show what the cache holds: per model file, its identity, dimension, vectors and size; then the texts.")
 
     @OptionGroup var location: CacheLocation
     @Option(help: ArgumentHelp("Only this model's file.", valueName: "name")) var model: String?
@@ -83,7 +84,9 @@ struct ImportCommand: EmbCacheSubcommand {
     @Argument(help: ArgumentHelp("JSON Lines files; - is stdin (the default).", valueName: "file"))
     var files: [String] = []
     @OptionGroup var location: CacheLocation
-    @Option(help: ArgumentHelp("Model the vectors belong to (with --from-llm, default: the collection's).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Model the vectors belong to (with --from-llm, default: the collection's).", valueName: "name"))
     var model: String?
     @Option(help: ArgumentHelp("Refuse vectors of any other dimension.", valueName: "d")) var dimensions: Int?
     @Option(help: ArgumentHelp("Field holding the text (a dotted path).", valueName: "path")) var textField = "text"
@@ -123,7 +126,9 @@ struct ImportCommand: EmbCacheSubcommand {
                     vectorField: embeddingField, maxLineBytes: 1 << 30, warn: warn)
             }
         if !quiet {
-            note("imported \(summary.imported) vectors of \(name), \(summary.alreadyCached) already cached, \(summary.skipped) skipped")
+            note(
+                "imported \(summary.imported) vectors of \(name), \(summary.alreadyCached) already cached, \(summary.skipped) skipped"
+            )
         }
         if summary.skipped > 0 {
             throw ExitCode(65)
@@ -144,14 +149,17 @@ struct ExportCommand: EmbCacheSubcommand {
     @Option(help: ArgumentHelp("The model to export.", valueName: "name")) var model: String
     @Option(name: .long, help: ArgumentHelp("jsonl, base64, f32 (or raw) or npy.", valueName: "format"))
     var format: OutputFormat = .jsonl
-    @Option(help: ArgumentHelp("Element type of f32 and npy output.", valueName: "type")) var dtype: OutputDType = .float32
+    @Option(help: ArgumentHelp("Element type of f32 and npy output.", valueName: "type")) var dtype: OutputDType =
+        .float32
     @Flag(help: "Put each vector's text in jsonl records (texts may be private; the default is the hash).")
     var withText = false
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file.", valueName: "file"))
     var output: String?
 
     func validate() throws {
-        if dtype == .float64 && !format.isMatrix { throw ValidationError("--dtype float64 applies to f32 and npy only") }
+        if dtype == .float64 && !format.isMatrix {
+            throw ValidationError("--dtype float64 applies to f32 and npy only")
+        }
         if withText && format.isMatrix { throw ValidationError("--with-text applies to jsonl and base64 only") }
     }
 
@@ -205,7 +213,8 @@ struct VerifyCommand: EmbCacheSubcommand {
             summary = try Verifier.verify(directory: directory, model: identity, repair: false) { _ in }
         }
         if summary.vectorsWithoutText > 0 {
-            note("\(summary.vectorsWithoutText) vectors have no text in hashstring.sqlite (their hash can't be checked)")
+            note(
+                "\(summary.vectorsWithoutText) vectors have no text in hashstring.sqlite (their hash can't be checked)")
         }
         note("checked \(summary.rowsChecked) rows: \(summary.problems == 0 ? "ok" : "\(summary.problems) problems")")
         if summary.problems > 0 { throw ExitCode(65) }
@@ -244,7 +253,8 @@ struct RemoveCommand: EmbCacheSubcommand {
                 throw EmbCacheError.usage("not removing \(identity.fileName) without --yes (stdin is not a terminal)")
             }
             let count = try CacheInventory.summarize(directory: directory, model: identity).models[0].vectors
-            Reporter.writeStderr("embcache: remove \(count) vectors of \(model) (\(directory)/\(identity.fileName))? [y/N] ")
+            Reporter.writeStderr(
+                "embcache: remove \(count) vectors of \(model) (\(directory)/\(identity.fileName))? [y/N] ")
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 note("nothing removed")
                 return

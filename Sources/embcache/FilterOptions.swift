@@ -158,4 +158,5 @@ struct FilterOptions: ParsableArguments {
             normalize: !noNormalize, outputPath: output, window: window, batchSize: batchSize,
             batchBytes: batchBytes, maxRequests: maxRequests, onError: onError, maxLineBytes: maxLineBytes,
             verbosity: quiet ? .quiet : verbose ? .verbose : .normal, showProgress: isatty(STDERR_FILENO) == 1)
-    }}
+    }
+}

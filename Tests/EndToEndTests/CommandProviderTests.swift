@@ -17,7 +17,9 @@ import Testing
         Fault(flags: "--garbage-after 2", message: "provider command: answer is not JSON"),
         Fault(flags: "--short-after 2", message: "provider command: answered 4 vectors for a batch of 5 texts"),
         Fault(flags: "--error-after 2", message: "provider command: the command reported: model exploded"),
-        Fault(flags: "--wrong-dim-after 2", message: "provider command: vector 1 of the batch has 9 dimensions, expected 8"),
+        Fault(
+            flags: "--wrong-dim-after 2",
+            message: "provider command: vector 1 of the batch has 9 dimensions, expected 8"),
         // The stale line reaches embcache before the next request (output
         // nobody asked for), with its answer (two lines for one request) or
         // before it (an answer to request 2 while 3 waits): whichever, an
@@ -39,7 +41,8 @@ import Testing
         ]
         let result = try Embcache.run(
             arguments + ["--command", fakeProvider("--count \(count.path) \(fault.flags)")], stdin: corpus(20))
-        #expect(result.stderrText.firstMatch(of: try Regex("^embcache: " + fault.message)) != nil, "\(result.stderrText)")
+        #expect(
+            result.stderrText.firstMatch(of: try Regex("^embcache: " + fault.message)) != nil, "\(result.stderrText)")
         #expect(result.status == 69)
         #expect(result.stdoutLines.count == 10)
         // The two answered windows are cached; a clean re-run computes only the rest.
@@ -56,7 +59,9 @@ import Testing
     @Test func aBatchOfAnotherDimensionFailsAloneAndTheGoodBatchesAreKept() throws {
         let cache = TemporaryDirectory()
         let count = cache.file("calls")
-        let arguments = ["--model", "fake", "--cache-dir", cache.path, "--window", "20", "--batch-size", "5", "--max-requests", "1"]
+        let arguments = [
+            "--model", "fake", "--cache-dir", cache.path, "--window", "20", "--batch-size", "5", "--max-requests", "1",
+        ]
         let result = try Embcache.run(
             arguments + ["--command", fakeProvider("--count \(count.path) --wrong-dim-after 2")], stdin: corpus(20))
         #expect(result.status == 69)

@@ -132,7 +132,10 @@ import Testing
     @Test func offlineNullRowsOfAHashModelTakeItsDimension() throws {
         let cache = TemporaryDirectory()
         let result = try Embcache.run(
-            ["--model", "hash-4", "--offline", "--cache-dir", cache.path, "--format", "f32", "--on-error", "null", "-q"],
+            [
+                "--model", "hash-4", "--offline", "--cache-dir", cache.path, "--format", "f32", "--on-error", "null",
+                "-q",
+            ],
             stdin: "{\"text\":\"never\"}\n")
         #expect(result.status == 0, "\(result.stderrText)")
         #expect(result.stdout.count == 16)
@@ -150,7 +153,8 @@ import Testing
             ["--format", "xml"], ["--window", "0"], ["--model", "m", "--provider", "nope"],
             ["--model", "m"], ["--model", "hash-8", "--dtype", "float64"], ["--model", "x", "--provider", "hash"],
             ["--model", "m", "--provider", "command"], ["--model", "hash-8", "--timeout", "inf"],
-            ["--model", "hash-8", "--timeout", "1e17"], ["--model", "hash-8", "--input", "lines", "--output-field", "text"],
+            ["--model", "hash-8", "--timeout", "1e17"],
+            ["--model", "hash-8", "--input", "lines", "--output-field", "text"],
         ] {
             let result = try Embcache.run(flags + ["--cache-dir", "/nonexistent/never"], stdin: "")
             #expect(result.status == 64, "\(flags)")

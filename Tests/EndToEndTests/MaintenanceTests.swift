@@ -100,15 +100,16 @@ import Testing
         let result = try Embcache.run(["import", "--model", "m", "--cache-dir", cache.path], stdin: input)
         #expect(result.status == 65)
         let lines = result.stderrText.split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "embcache: stdin:2: unusable vector: 2 dimensions, expected 3: skipped",
-            "embcache: stdin:3: unusable vector: NaN or infinity: skipped",
-            "embcache: stdin:4: unusable vector: \"embedding\" is an array, not an array of numbers or base64: skipped",
-            "embcache: stdin:5: missing field \"text\": skipped",
-            "embcache: stdin:6: invalid JSON: unexpected character 'n' at column 1: skipped",
-            "embcache: stdin:7: unusable vector: NaN or infinity: skipped",
-            "embcache: imported 2 vectors of m, 0 already cached, 6 skipped",
-        ])
+        #expect(
+            lines == [
+                "embcache: stdin:2: unusable vector: 2 dimensions, expected 3: skipped",
+                "embcache: stdin:3: unusable vector: NaN or infinity: skipped",
+                "embcache: stdin:4: unusable vector: \"embedding\" is an array, not an array of numbers or base64: skipped",
+                "embcache: stdin:5: missing field \"text\": skipped",
+                "embcache: stdin:6: invalid JSON: unexpected character 'n' at column 1: skipped",
+                "embcache: stdin:7: unusable vector: NaN or infinity: skipped",
+                "embcache: imported 2 vectors of m, 0 already cached, 6 skipped",
+            ])
     }
 
     @Test func importFromAnLLMEmbeddingsDatabase() throws {
@@ -141,16 +142,23 @@ import Testing
         let result = try Embcache.run(
             ["import", "--from-llm", database, "--collection", "docs", "--cache-dir", cache.path])
         #expect(result.status == 65)
-        #expect(result.stderrText.contains("collection docs, id c: missing field \"content (embed with --store)\": skipped"))
-        #expect(result.stderrText.contains("imported 2 vectors of sentence-transformers/all-MiniLM-L6-v2, 0 already cached, 1 skipped"))
+        #expect(
+            result.stderrText.contains("collection docs, id c: missing field \"content (embed with --store)\": skipped")
+        )
+        #expect(
+            result.stderrText.contains(
+                "imported 2 vectors of sentence-transformers/all-MiniLM-L6-v2, 0 already cached, 1 skipped"))
         let exported = try Embcache.run(
             ["export", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--cache-dir", cache.path, "--with-text"])
-        #expect(exported.stdoutText == """
-            {"text":"first text","embedding":[0.5,-0.25,1.0]}
-            {"text":"second text","embedding":[0.125,2.0,-3.0]}
+        #expect(
+            exported.stdoutText == """
+                {"text":"first text","embedding":[0.5,-0.25,1.0]}
+                {"text":"second text","embedding":[0.125,2.0,-3.0]}
 
-            """)
-        let unknown = try Embcache.run(["import", "--from-llm", database, "--collection", "nope", "--cache-dir", cache.path])
+                """)
+        let unknown = try Embcache.run([
+            "import", "--from-llm", database, "--collection", "nope", "--cache-dir", cache.path,
+        ])
         #expect(unknown.status == 78)
     }
 
@@ -158,7 +166,9 @@ import Testing
         let cache = try filledCache(30)
         let jsonl = try Embcache.run(["export", "--model", "hash-8", "--cache-dir", cache.path])
         let file = cache.file("all.npy")
-        let npy = try Embcache.run(["export", "--model", "hash-8", "--cache-dir", cache.path, "--format", "npy", "-o", file.path])
+        let npy = try Embcache.run([
+            "export", "--model", "hash-8", "--cache-dir", cache.path, "--format", "npy", "-o", file.path,
+        ])
         #expect(npy.status == 0)
         let loaded = try python(
             "import numpy, json, sys; print(json.dumps(numpy.load(sys.argv[1]).tolist()))", [file.path])
@@ -187,11 +197,15 @@ import Testing
             name: "short hash", sql: "update embedding set hashid = x'00ff' where rowid = 6",
             message: "embedding-hash-8.sqlite: row 6: hash of 2 bytes, not 64"),
         Corruption(
-            name: "wrong hash", sql: "attach 'HASHSTRING' as hs; update hs.hashstring set hashid = zeroblob(64) where rowid = 7",
+            name: "wrong hash",
+            sql: "attach 'HASHSTRING' as hs; update hs.hashstring set hashid = zeroblob(64) where rowid = 7",
             message: "hashstring.sqlite: row 7: hash is not the SHA-512 of its text"),
         Corruption(
-            name: "foreign model metadata", sql: "update embcache_metadata set value = 'another-model' where key = 'model'",
-            message: "embedding-hash-8.sqlite: metadata names model \"another-model\", whose file is embedding-another-model.sqlite"),
+            name: "foreign model metadata",
+            sql: "update embcache_metadata set value = 'another-model' where key = 'model'",
+            message:
+                "embedding-hash-8.sqlite: metadata names model \"another-model\", whose file is embedding-another-model.sqlite"
+        ),
     ]
 
     @Test(arguments: corruptions)
@@ -202,8 +216,10 @@ import Testing
         #expect(clean.stdout.isEmpty)
         let planted = try python(
             "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.executescript(sys.argv[2]); db.commit()",
-            [cache.path + "/embedding-hash-8.sqlite",
-             corruption.sql.replacingOccurrences(of: "HASHSTRING", with: cache.path + "/hashstring.sqlite")])
+            [
+                cache.path + "/embedding-hash-8.sqlite",
+                corruption.sql.replacingOccurrences(of: "HASHSTRING", with: cache.path + "/hashstring.sqlite"),
+            ])
         #expect(planted.status == 0, "\(planted.stderrText)")
         let found = try Embcache.run(["verify", "--cache-dir", cache.path])
         #expect(found.status == 65)
@@ -229,8 +245,9 @@ import Testing
         let gc = try Embcache.run(["gc", "--cache-dir", cache.path])
         #expect(gc.status == 0)
         #expect(gc.stderrText.hasPrefix("embcache: deleted 15 texts no model uses"))
-        let stats = try JSONSerialization.jsonObject(
-            with: try Embcache.run(["stats", "--cache-dir", cache.path, "--json"]).stdout) as! [String: Any]
+        let stats =
+            try JSONSerialization.jsonObject(
+                with: try Embcache.run(["stats", "--cache-dir", cache.path, "--json"]).stdout) as! [String: Any]
         #expect(stats["texts"] as? Int == 10)
         // Every remaining vector still has its text.
         let export = try Embcache.run(["export", "--model", "hash-8", "--cache-dir", cache.path, "--with-text"])
@@ -270,8 +287,10 @@ import Testing
         }
         let full = TemporaryDirectory()
         #expect(try Embcache.run(["backup", full.path + "/copy", "--cache-dir", cache.path]).status == 0)
-        let stats = try JSONSerialization.jsonObject(
-            with: try Embcache.run(["stats", "--cache-dir", full.path + "/copy", "--json"]).stdout) as! [String: Any]
+        let stats =
+            try JSONSerialization.jsonObject(
+                with: try Embcache.run(["stats", "--cache-dir", full.path + "/copy", "--json"]).stdout)
+            as! [String: Any]
         #expect((stats["models"] as! [[String: Any]])[0]["vectors"] as? Int == 10_100)
         let again = try Embcache.run(["backup", full.path + "/copy", "--cache-dir", cache.path])
         #expect(again.status == 78)
@@ -291,7 +310,8 @@ import Testing
 
     @Test func verifyTrustsTheRowsOverAMetadataDimensionTheyDisagreeWith() throws {
         let cache = TemporaryDirectory()
-        _ = try Embcache.run(["--model", "m", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: corpus(11))
+        _ = try Embcache.run(
+            ["--model", "m", "--command", fakeProvider(), "--cache-dir", cache.path], stdin: corpus(11))
         _ = try python(
             "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"update embcache_metadata set value = '16' where key = 'dimension'\"); db.commit()",
             [cache.path + "/embedding-m.sqlite"])

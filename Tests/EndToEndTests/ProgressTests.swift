@@ -25,8 +25,10 @@ import Testing
             """
         let result = try runProcess(
             "/usr/bin/env",
-            ["python3", "-c", script, Embcache.binary, "--model", "fake", "--cache-dir", cache.path,
-             "--command", fakeProvider("--delay 0.1"), "--batch-size", "4", "--max-requests", "1"],
+            [
+                "python3", "-c", script, Embcache.binary, "--model", "fake", "--cache-dir", cache.path,
+                "--command", fakeProvider("--delay 0.1"), "--batch-size", "4", "--max-requests", "1",
+            ],
             environment: ["INPUT": input.path])
         let lines = result.stdoutText.split(separator: "\n")
         #expect(lines.last == "0", "\(result.stdoutText) \(result.stderrText)")
@@ -39,8 +41,11 @@ import Testing
     @Test func aPipeGetsNothingButErrors() throws {
         let cache = TemporaryDirectory()
         let result = try Embcache.run(
-            ["--model", "fake", "--cache-dir", cache.path, "--command", fakeProvider("--delay 0.1"), "--batch-size", "4",
-             "--max-requests", "1"], stdin: corpus(12))
+            [
+                "--model", "fake", "--cache-dir", cache.path, "--command", fakeProvider("--delay 0.1"), "--batch-size",
+                "4",
+                "--max-requests", "1",
+            ], stdin: corpus(12))
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty)
     }

@@ -40,7 +40,9 @@ public enum CacheInventory {
         defer { closedir(handle) }
         var names: [String] = []
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
             if name.hasPrefix("embedding-") && name.hasSuffix(".sqlite") { names.append(name) }
         }
         return names.sorted()
@@ -141,7 +143,8 @@ extension CacheSummary {
             }
             text += cells.joined(separator: "  ") + "\n"
         }
-        text += "texts: \(texts) in \(SQLiteStore.hashstringFileName) (\(textBytes) bytes), \(unusedTexts) used by no model\n"
+        text +=
+            "texts: \(texts) in \(SQLiteStore.hashstringFileName) (\(textBytes) bytes), \(unusedTexts) used by no model\n"
         return text
     }
 }

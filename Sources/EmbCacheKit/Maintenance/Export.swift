@@ -49,7 +49,9 @@ public enum Exporter {
                 try key.withUnsafeBytes { try textOf.bind($0, at: 1) }
                 guard try textOf.step(), let text = textOf.text(at: 0) else {
                     summary.skipped += 1
-                    warn("\(name): vector \(key.hex.prefix(16))… has no text in \(SQLiteStore.hashstringFileName): skipped")
+                    warn(
+                        "\(name): vector \(key.hex.prefix(16))… has no text in \(SQLiteStore.hashstringFileName): skipped"
+                    )
                     continue
                 }
                 record.append(contentsOf: "{\"text\":".utf8)

@@ -54,7 +54,8 @@ public enum Housekeeping {
         let summary = try CacheInventory.summarize(directory: directory, model: model)
         if let named = summary.models[0].model, named != model.canonical {
             throw EmbCacheError.unusableCache(
-                path: directory + "/" + model.fileName, reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
+                path: directory + "/" + model.fileName,
+                reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
         }
         let path = directory + "/" + model.fileName
         // The database first: while it stands, its log must stand too.

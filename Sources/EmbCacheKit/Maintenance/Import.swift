@@ -34,7 +34,8 @@ public enum Importer {
                 Item(
                     location: line.location.description,
                     content: Result { () throws(InputProblem) in
-                        try decode(line, textPath: textPath, vectorPath: vectorPath, names: (textField, vectorField),
+                        try decode(
+                            line, textPath: textPath, vectorPath: vectorPath, names: (textField, vectorField),
                             maxLineBytes: maxLineBytes)
                     })
             }
@@ -126,10 +127,18 @@ public enum Importer {
             guard let data = Data(base64Encoded: base64), data.count % 4 == 0, !data.isEmpty else {
                 throw .invalidVector("\"\(names.vector)\" is not base64 of float32 values")
             }
-            return (text, data.withUnsafeBytes { raw in
-                (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-            })
-        case .other(let type)?: throw .invalidVector("\"\(names.vector)\" is \(type), not an array of numbers or base64")
+            return (
+                text,
+                data.withUnsafeBytes { raw in
+                    (0..<(data.count / 4)).map {
+                        Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))
+                        )
+                    }
+                }
+            )
+        case .other(let type)?:
+            throw .invalidVector("\"\(names.vector)\" is \(type), not an array of numbers or base64")
         }
     }
 
@@ -146,17 +155,25 @@ public enum Importer {
                 warn("\(item.location): \(problem): skipped")
                 summary.skipped += 1
             case .success(let (text, vector)):
-                if let expected = store.dimension ?? order.first.flatMap({ entries[$0]?.vector.count }), vector.count != expected {
-                    warn("\(item.location): \(InputProblem.invalidVector("\(vector.count) dimensions, expected \(expected)")): skipped")
+                if let expected = store.dimension ?? order.first.flatMap({ entries[$0]?.vector.count }),
+                    vector.count != expected
+                {
+                    warn(
+                        "\(item.location): \(InputProblem.invalidVector("\(vector.count) dimensions, expected \(expected)")): skipped"
+                    )
                     summary.skipped += 1
                 } else if let builtIn = HashEmbedder.dimension(forModel: store.identity.name).map(HashEmbedder.init),
                     builtIn.vector(for: text) != vector
                 {
                     // A hash-<d> file holds the built-in's vectors, nothing else.
-                    warn("\(item.location): \(InputProblem.invalidVector("not the \(store.identity.name) vector of its text")): skipped")
+                    warn(
+                        "\(item.location): \(InputProblem.invalidVector("not the \(store.identity.name) vector of its text")): skipped"
+                    )
                     summary.skipped += 1
                 } else if vector.isEmpty || !vector.allSatisfy(\.isFinite) {
-                    warn("\(item.location): \(InputProblem.invalidVector(vector.isEmpty ? "empty vector" : "NaN or infinity")): skipped")
+                    warn(
+                        "\(item.location): \(InputProblem.invalidVector(vector.isEmpty ? "empty vector" : "NaN or infinity")): skipped"
+                    )
                     summary.skipped += 1
                 } else {
                     // The first vector of a text wins, within a window as

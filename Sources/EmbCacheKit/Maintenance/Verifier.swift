@@ -80,7 +80,8 @@ public enum Verifier {
                 rekeyed.append(text)
                 report(
                     "\(SQLiteStore.hashstringFileName): row \(rowid): "
-                        + (stored == nil ? "hash of \(hashid.count) bytes, not 64" : "hash is not the SHA-512 of its text"))
+                        + (stored == nil
+                            ? "hash of \(hashid.count) bytes, not 64" : "hash is not the SHA-512 of its text"))
             }
         }
         summary.problems += bad.count

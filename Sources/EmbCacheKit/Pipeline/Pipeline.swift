@@ -245,7 +245,9 @@ public final class Pipeline {
                         else {
                             throw EmbCacheError.provider(
                                 name: provider.name,
-                                message: "a batch of \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones")
+                                message:
+                                    "a batch of \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones"
+                            )
                         }
                         known = expected
                     }

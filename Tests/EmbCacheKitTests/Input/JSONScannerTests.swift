@@ -9,7 +9,8 @@ import Testing
     {
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { buffer throws(JSONScanner.Failure) in
-            try JSONScanner.scan(buffer, paths: [path.map { Array($0.utf8) }], outputField: output.map { Array($0.utf8) })
+            try JSONScanner.scan(
+                buffer, paths: [path.map { Array($0.utf8) }], outputField: output.map { Array($0.utf8) })
         }
     }
 
@@ -116,8 +117,9 @@ import Testing
     }
 
     @Test func arraysOfNumbersAreCollectedAsExactFloat32() throws {
-        #expect(try found(#"{"text":"t","v":[1,-0.5,2.5e-3,0.031023262068629265]}"#, "v")
-            == .numbers([1, -0.5, 0.0025, Float(0.031023262068629265 as Double)]))
+        #expect(
+            try found(#"{"text":"t","v":[1,-0.5,2.5e-3,0.031023262068629265]}"#, "v")
+                == .numbers([1, -0.5, 0.0025, Float(0.031023262068629265 as Double)]))
         let values: [Float] = [0.1, -Float.leastNonzeroMagnitude, 3.4028235e38, 1.1754944e-38, -0.034477279]
         let text = "{\"v\":[" + values.map(\.description).joined(separator: ",") + "]}"
         #expect(try found(text, "v") == .numbers(values))
