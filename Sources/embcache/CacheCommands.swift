@@ -166,12 +166,7 @@ struct ExportCommand: EmbCacheSubcommand {
     func execute(environment: [String: String]) throws {
         let file = try output.map { try OutputFile(path: $0) }
         let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")
-        let writer: RecordWriter =
-            format.isMatrix
-            ? try MatrixWriter(sink: sink, dtype: dtype, normalize: false, npy: format == .npy)
-            : JSONLinesWriter(
-                sink: sink, field: "embedding", encoding: format == .base64 ? .base64 : .numbers, normalize: false,
-                linesInput: false)
+        let writer = try format.writer(to: sink, dtype: dtype, normalize: false)
         let summary = try Exporter.export(
             directory: location.resolve(environment), model: ModelIdentity(name: model), writer: writer,
             withText: withText, warn: note)

@@ -21,6 +21,23 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 
     /// Binary formats have rows, not records.
     public var isMatrix: Bool { self == .f32 || self == .npy }
+
+    /// The writer of this format. `field` names the vector in jsonl and
+    /// base64 records; `dimension`, when known, sizes NaN rows in f32 and
+    /// npy before the first vector.
+    public func writer(
+        to sink: ByteSink, field: String = "embedding", dtype: OutputDType = .float32, normalize: Bool,
+        linesInput: Bool = false, dimension: Int? = nil
+    ) throws -> RecordWriter {
+        switch self {
+        case .jsonl, .base64:
+            JSONLinesWriter(
+                sink: sink, field: field, encoding: self == .base64 ? .base64 : .numbers, normalize: normalize,
+                linesInput: linesInput)
+        case .f32, .npy:
+            try MatrixWriter(sink: sink, dtype: dtype, normalize: normalize, npy: self == .npy, dimension: dimension)
+        }
+    }
 }
 
 /// The element type of f32 and npy output (`--dtype`).

@@ -85,18 +85,9 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
 
     let file = try configuration.outputPath.map { try OutputFile(path: $0) }
     let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")
-    let writer: RecordWriter =
-        switch configuration.format {
-        case .jsonl, .base64:
-            JSONLinesWriter(
-                sink: sink, field: configuration.outputField,
-                encoding: configuration.format == .base64 ? .base64 : .numbers,
-                normalize: configuration.normalize, linesInput: configuration.inputMode == .lines)
-        case .f32, .npy:
-            try MatrixWriter(
-                sink: sink, dtype: configuration.dtype, normalize: configuration.normalize,
-                npy: configuration.format == .npy, dimension: store.dimension)
-        }
+    let writer = try configuration.format.writer(
+        to: sink, field: configuration.outputField, dtype: configuration.dtype, normalize: configuration.normalize,
+        linesInput: configuration.inputMode == .lines, dimension: store.dimension)
 
     let defaults = provider?.limits ?? BatchLimits(texts: 1, bytes: 1)
     let settings = PipelineSettings(
