@@ -1,0 +1,260 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A model named in the configuration file: what `--model NAME` stands for.
+public struct NamedModel: Sendable, Equatable {
+    public var name: String
+    /// Values keyed by the long command-line option they stand in for, in
+    /// dash form (`batch-size`), already checked against `ModelCatalog.keys`.
+    public var settings: [String: TOMLValue]
+
+    public init(name: String, settings: [String: TOMLValue] = [:]) {
+        self.name = name
+        self.settings = settings
+    }
+
+    /// The name the provider knows the model by: `model`, else the name.
+    public var providerModel: String { string("model") ?? name }
+
+    public func string(_ key: String) -> String? {
+        if case .string(let value) = settings[key] { value } else { nil }
+    }
+
+    public func integer(_ key: String) -> Int? {
+        if case .integer(let value) = settings[key] { Int(exactly: value) } else { nil }
+    }
+
+    /// A duration given as an integer or a float.
+    public func seconds(_ key: String) -> Double? {
+        switch settings[key] {
+        case .integer(let value): Double(value)
+        case .float(let value): value
+        default: nil
+        }
+    }
+
+    /// `truncate` as the command line spells it: a boolean reads as
+    /// "true" or "false", a string as it is.
+    public var truncate: String? {
+        switch settings["truncate"] {
+        case .boolean(let value): value ? "true" : "false"
+        case .string(let value): value
+        default: nil
+        }
+    }
+}
+
+/// The named models of embcache's configuration file, each a table under
+/// `[models.NAME]`:
+///
+///     [models.small]
+///     provider = "openai"
+///     model = "text-embedding-3-small"
+///     batch-size = 512
+public struct ModelCatalog: Sendable {
+    public var models: [String: NamedModel]
+    /// The file the models were read from; nil when there was none.
+    public var path: String?
+
+    public init(models: [String: NamedModel] = [:], path: String? = nil) {
+        self.models = models
+        self.path = path
+    }
+
+    public func model(named name: String) -> NamedModel? { models[name] }
+
+    /// The type a setting must have.
+    enum Kind {
+        case string
+        /// A positive integer: every integer setting is a count or a limit.
+        case count
+        /// Positive seconds, integer or float.
+        case seconds
+        /// A boolean or a provider's own word (`"END"`, `"NONE"`).
+        case truncate
+
+        var expected: String {
+            switch self {
+            case .string: "a string"
+            case .count: "an integer"
+            case .seconds: "a number of seconds"
+            case .truncate: "a boolean or a string"
+            }
+        }
+    }
+
+    /// The settings a model may have, by long option name.
+    static let keys: [String: Kind] = [
+        "provider": .string, "model": .string, "base-url": .string, "api-key-env": .string,
+        "dimensions": .count, "input-type": .string, "task-type": .string, "truncate": .truncate,
+        "deployment": .string, "api-version": .string, "command": .string,
+        "batch-size": .count, "batch-bytes": .count, "max-requests": .count, "rpm": .count, "tpm": .count,
+        "timeout": .seconds, "max-retries": .count, "max-retry-wait": .seconds, "window": .count,
+    ]
+
+    /// Larger than any configuration file; stops `--config /dev/zero`.
+    static let maxFileBytes = 1 << 20
+
+    // MARK: - Finding and reading the file
+
+    /// The configuration file: `--config` if given, else
+    /// `$XDG_CONFIG_HOME/embcache/config.toml`, else
+    /// `$HOME/.config/embcache/config.toml`. An empty or relative
+    /// XDG_CONFIG_HOME is ignored, as the XDG Base Directory specification
+    /// asks; nil when neither variable gives a place.
+    public static func path(flag: String?, environment: [String: String]) -> String? {
+        if let flag { return flag }
+        if let base = environment["XDG_CONFIG_HOME"], base.hasPrefix("/") {
+            return directory(base) + "embcache/config.toml"
+        }
+        if let home = environment["HOME"], !home.isEmpty {
+            return directory(home) + ".config/embcache/config.toml"
+        }
+        return nil
+    }
+
+    private static func directory(_ path: String) -> String { path.hasSuffix("/") ? path : path + "/" }
+
+    /// Reads the catalog at `path`. A missing file is an empty catalog
+    /// unless `required` (the path came from `--config`).
+    public static func load(path: String?, required: Bool) throws(EmbCacheError) -> ModelCatalog {
+        guard let path else {
+            if required { throw .configuration("no configuration file given") }
+            return ModelCatalog()
+        }
+        guard let text = try text(at: path, required: required) else { return ModelCatalog() }
+        let document: [String: TOMLValue]
+        do {
+            document = try TOML.parse(text)
+        } catch {
+            throw .configuration("\(path): \(error)")
+        }
+        return ModelCatalog(models: try models(in: document, source: path), path: path)
+    }
+
+    /// The file's text; nil when it does not exist and is not required.
+    private static func text(at path: String, required: Bool) throws(EmbCacheError) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT && !required { return nil }
+            throw .configuration("\(path): \(systemMessage(code))")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .configuration("\(path): \(systemMessage(errno))")
+            }
+            bytes += chunk[..<count]
+            if bytes.count > maxFileBytes {
+                throw .configuration("\(path): larger than \(maxFileBytes >> 20) MiB, not a configuration file")
+            }
+        }
+        // Decoding without validation would replace bad bytes silently.
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .configuration("\(path): not valid UTF-8")
+        }
+        return text
+    }
+
+    // MARK: - Checking the document
+
+    /// The models of a parsed file; `source` names the file in messages.
+    static func models(in document: [String: TOMLValue], source: String) throws(EmbCacheError)
+        -> [String: NamedModel]
+    {
+        if let stray = document.keys.sorted().first(where: { $0 != "models" }) {
+            let what = if case .table = document[stray]! { "table" } else { "key" }
+            throw .configuration("\(source): unknown \(what) \(quoted(stray)); models go under [models.NAME]")
+        }
+        guard let section = document["models"] else { return [:] }
+        guard case .table(let tables) = section else {
+            throw .configuration("\(source): \"models\" must be a table, not \(section.typeName)")
+        }
+        var models: [String: NamedModel] = [:]
+        for name in tables.keys.sorted() {
+            let place = "\(source): models.\(displayKey(name))"
+            guard case .table(let table) = tables[name]! else {
+                throw .configuration("\(place) must be a table, not \(tables[name]!.typeName)")
+            }
+            models[name] = NamedModel(name: name, settings: try settings(table, place: place))
+        }
+        return models
+    }
+
+    private static func settings(_ table: [String: TOMLValue], place: String) throws(EmbCacheError)
+        -> [String: TOMLValue]
+    {
+        var settings: [String: TOMLValue] = [:]
+        var spellings: [String: String] = [:]
+        for written in table.keys.sorted() {
+            let key = String(written.map { $0 == "_" ? "-" : $0 })
+            guard let kind = keys[key] else {
+                throw .configuration("\(place): unknown key \(quoted(written))")
+            }
+            if let other = spellings[key] {
+                throw .configuration("\(place): both \(quoted(other)) and \(quoted(written)) given; keep one")
+            }
+            spellings[key] = written
+            settings[key] = try checked(table[written]!, kind: kind, key: key, place: place)
+        }
+        return settings
+    }
+
+    private static func checked(_ value: TOMLValue, kind: Kind, key: String, place: String) throws(EmbCacheError)
+        -> TOMLValue
+    {
+        let isPositive: Bool
+        switch (kind, value) {
+        case (.string, .string), (.truncate, .string), (.truncate, .boolean): return value
+        case (.count, .integer(let number)), (.seconds, .integer(let number)): isPositive = number > 0
+        case (.seconds, .float(let number)): isPositive = number > 0 && number.isFinite
+        default: throw .configuration("\(place): \(quoted(key)) must be \(kind.expected), not \(value.typeName)")
+        }
+        guard isPositive else {
+            let number: String
+            switch value {
+            case .integer(let integer): number = String(integer)
+            case .float(let float): number = String(float)
+            default: number = value.typeName
+            }
+            throw .configuration("\(place): \(quoted(key)) must be positive, not \(number)")
+        }
+        return value
+    }
+
+    /// A key in double quotes, escaped as TOML would so that a message
+    /// stays on one line.
+    private static func quoted(_ key: String) -> String {
+        var quoted = "\""
+        for scalar in key.unicodeScalars {
+            switch scalar {
+            case "\"", "\\": quoted += "\\\(scalar)"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
+    }
+
+    /// A model's name as a header spells it: quoted unless it is bare.
+    private static func displayKey(_ name: String) -> String {
+        let isBare =
+            !name.isEmpty
+            && name.unicodeScalars.allSatisfy { scalar in
+                ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                    || scalar == "_" || scalar == "-"
+            }
+        return isBare ? name : quoted(name)
+    }
+}
