@@ -1,0 +1,142 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Fixtures/embedding_server.py on 127.0.0.1: one embedding API's wire
+/// format, with faults on demand and a log of every request it got.
+/// Stopped when the test lets go of it.
+final class EmbeddingServer {
+    static let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/embedding_server.py")
+    static let key = "sk-test-0123456789abcdef-SECRET"
+
+    let api: String
+    let port: Int
+    let directory = TemporaryDirectory()
+    private let pid: pid_t
+
+    var logURL: URL { directory.file("requests.jsonl") }
+
+    /// `http://127.0.0.1:PORT` plus the path prefix the API's base URL has.
+    var baseURL: String {
+        let root = "http://127.0.0.1:\(port)"
+        switch api {
+        case "openai", "voyage": return root + "/v1"
+        case "gemini": return root + "/v1beta"
+        default: return root
+        }
+    }
+
+    init(api: String, faults: [String] = [], dimension: Int = 8, latency: Double = 0, key: String? = EmbeddingServer.key)
+        throws
+    {
+        self.api = api
+        let portFile = directory.file("port")
+        var arguments = [
+            Self.script.path, "--api", api, "--port-file", portFile.path, "--dim", "\(dimension)",
+            "--latency", "\(latency)", "--log", directory.file("requests.jsonl").path,
+        ]
+        if let key { arguments += ["--key", key] }
+        for fault in faults { arguments += ["--fault", fault] }
+        pid = try Self.spawn([pythonExecutable] + arguments, log: directory.file("server.log").path)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8),
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                self.port = port
+                return
+            }
+            guard waitpid(pid, nil, WNOHANG) == 0 else { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, nil, 0)
+        let output = (try? String(contentsOf: directory.file("server.log"), encoding: .utf8)) ?? ""
+        throw ServerFailed(message: "embedding_server.py did not start: \(output)")
+    }
+
+    deinit {
+        kill(pid, SIGTERM)
+        waitpid(pid, nil, 0)
+    }
+
+    /// posix_spawn with output to a file: Foundation's Process waits for
+    /// SIGCHLD, which the test runner's threads block.
+    private static func spawn(_ argv: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
+        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .ENOENT) }
+        return pid
+    }
+
+    /// The requests the server got, in order.
+    var requests: [[String: Any]] {
+        guard let data = try? Data(contentsOf: logURL) else { return [] }
+        return parseJSONLines(data)
+    }
+
+    /// The flags that point embcache at this server.
+    func flags(model: String = "test-model") -> [String] {
+        ["--provider", api, "--model", model, "--base-url", baseURL]
+            + (api == "azure" ? ["--deployment", "test-deployment"] : [])
+    }
+
+    /// The environment holding the key in the API's usual variable.
+    var environment: [String: String] {
+        let variable =
+            switch api {
+            case "openai": "OPENAI_API_KEY"
+            case "azure": "AZURE_OPENAI_API_KEY"
+            case "cohere": "CO_API_KEY"
+            case "voyage": "VOYAGE_API_KEY"
+            case "gemini": "GEMINI_API_KEY"
+            case "ollama": "OLLAMA_API_KEY"
+            default: "TEI_API_KEY"
+            }
+        return [variable: Self.key]
+    }
+
+    /// The vectors the server gives these texts under embcache's default
+    /// request for this API (the script's docstring defines them).
+    func expectedVectors(_ texts: [String], model: String, dimension: Int = 8) throws -> [[Float]] {
+        let params =
+            switch api {
+            case "ollama": "truncate=true"
+            case "cohere": "input_type=search_document;truncate=END"
+            case "voyage": "input_type=null;truncation=true"
+            case "gemini": "taskType=TASK_TYPE_UNSPECIFIED"
+            case "tei": "normalize=false;truncate=false"
+            default: ""
+            }
+        let lines = try texts.map { text in
+            let line = try JSONSerialization.data(withJSONObject: [
+                "model": api == "tei" ? "tei" : model, "text": text, "dim": dimension, "params": params,
+            ])
+            return String(decoding: line, as: UTF8.self) + "\n"
+        }.joined()
+        let result = try runProcess(pythonExecutable, [Self.script.path, "--print-vectors"], stdin: Data(lines.utf8))
+        return parseJSONLines(result.stdout).map { ($0["vector"] as! [NSNumber]).map { Float($0.doubleValue) } }
+    }
+
+    struct ServerFailed: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}
