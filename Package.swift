@@ -18,10 +18,16 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(
             name: "EmbCacheKit",
             dependencies: [
                 "CSQLite",
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

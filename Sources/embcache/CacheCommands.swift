@@ -57,16 +57,40 @@ struct ModelsCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "embcache models",
         abstract: "List the models the cache holds, one a line: identity, dimension, vectors (tab-separated).",
-        discussion: "A file written by the Python embeddingcache records no identity: its file name stands in.")
+        discussion: """
+            A file written by the Python embeddingcache records no identity: its file name stands in. With \
+            --available, list the named models of the config file instead: name, provider, identity.
+            """)
 
     @OptionGroup var location: CacheLocation
+    @Flag(help: "List the named models the config file defines.") var available = false
+    @Option(
+        help: ArgumentHelp(
+            "Config file. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
+            valueName: "file"))
+    var config: String?
 
     func execute(environment: [String: String]) throws {
-        let summary = try CacheInventory.summarize(directory: location.resolve(environment))
-        try writeStdout(
-            summary.models.map {
-                "\($0.model ?? $0.file)\t\($0.dimension.map(String.init) ?? "?")\t\($0.vectors)\n"
-            }.joined())
+        guard available else {
+            let summary = try CacheInventory.summarize(directory: location.resolve(environment))
+            try writeStdout(
+                summary.models.map {
+                    "\($0.model ?? $0.file)\t\($0.dimension.map(String.init) ?? "?")\t\($0.vectors)\n"
+                }.joined())
+            return
+        }
+        let catalog = try ModelCatalog.load(
+            path: ModelCatalog.path(flag: config, environment: environment), required: config != nil)
+        var lines = ""
+        for name in catalog.models.keys.sorted() {
+            // What the filter would make of `--model NAME`, offline so no key is needed.
+            var options = try FilterOptions.parse(["--model", name] + (config.map { ["--config", $0] } ?? []))
+            options.offline = true
+            let settings = ProviderSettings(flags: options, named: catalog.models[name])
+            let (_, identity) = try settings.resolve(model: name, environment: environment, offline: true)
+            lines += "\(name)\t\(settings.string(nil, "provider") ?? "-")\t\(identity.canonical)\n"
+        }
+        try writeStdout(lines)
     }
 }
 

@@ -27,9 +27,57 @@ struct FilterOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Provider: hash or command. Default: hash for hash-<d>, command when --command is given.", valueName: "name"
-        ))
+            "Provider: hash, command, openai, azure, ollama, cohere, voyage, gemini or tei. Default: the config's, hash for hash-<d>, command when --command is given.",
+            valueName: "name"))
     var provider: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
+            valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Base URL of an HTTP provider's API.", valueName: "url"))
+    var baseUrl: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Environment variable holding the API key (default: the provider's, e.g. OPENAI_API_KEY).",
+            valueName: "name"))
+    var apiKeyEnv: String?
+
+    @Option(help: ArgumentHelp("Dimension to ask an HTTP provider for.", valueName: "d"))
+    var dimensions: Int?
+
+    @Option(help: ArgumentHelp("input_type of Cohere and Voyage (e.g. search_document, query).", valueName: "type"))
+    var inputType: String?
+
+    @Option(help: ArgumentHelp("taskType of Gemini (e.g. RETRIEVAL_DOCUMENT).", valueName: "type"))
+    var taskType: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Truncation of long inputs: true or false (Ollama, Voyage, TEI); NONE, START or END (Cohere).",
+            valueName: "value"))
+    var truncate: String?
+
+    @Option(help: ArgumentHelp("Azure OpenAI deployment (default: the model).", valueName: "name"))
+    var deployment: String?
+
+    @Option(help: ArgumentHelp("Azure OpenAI api-version.", valueName: "version"))
+    var apiVersion: String?
+
+    @Option(help: ArgumentHelp("Retries of a failed request (429, 5xx, timeouts, dropped connections).", valueName: "n"))
+    var maxRetries: Int?
+
+    @Option(help: ArgumentHelp("Most seconds one batch may wait between its retries.", valueName: "seconds"))
+    var maxRetryWait: Double?
+
+    @Option(help: ArgumentHelp("Requests per minute to stay under.", valueName: "n"))
+    var rpm: Int?
+
+    @Option(help: ArgumentHelp("Tokens per minute to stay under (a token is taken as 4 bytes of text).", valueName: "n"))
+    var tpm: Int?
 
     @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
     var command: String?
@@ -70,8 +118,11 @@ struct FilterOptions: ParsableArguments {
     @Flag(help: "Answer from the cache only; a miss follows --on-error.")
     var offline = false
 
-    @Option(help: ArgumentHelp("Records read, looked up and committed together.", valueName: "n"))
-    var window = 1024
+    @Option(
+        help: ArgumentHelp(
+            "Records read, looked up and committed together (by default 1024, raised to hold two full batches per request in flight, at most 16384).",
+            valueName: "n"))
+    var window: Int?
 
     @Option(help: ArgumentHelp("Most texts per provider request (default: the provider's).", valueName: "n"))
     var batchSize: Int?
@@ -80,11 +131,11 @@ struct FilterOptions: ParsableArguments {
         help: ArgumentHelp("Most UTF-8 bytes of text per provider request (default: the provider's).", valueName: "n"))
     var batchBytes: Int?
 
-    @Option(help: ArgumentHelp("Provider requests in flight at once.", valueName: "n"))
-    var maxRequests = 4
+    @Option(help: ArgumentHelp("Provider requests in flight at once (default: 4).", valueName: "n"))
+    var maxRequests: Int?
 
-    @Option(help: ArgumentHelp("Seconds to wait for one provider answer.", valueName: "seconds"))
-    var timeout = 60.0
+    @Option(help: ArgumentHelp("Seconds to wait for one provider answer (default: 60).", valueName: "seconds"))
+    var timeout: Double?
 
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes.", valueName: "n"))
     var maxLineBytes = 16 << 20
@@ -96,12 +147,17 @@ struct FilterOptions: ParsableArguments {
     var verbose = false
 
     func validate() throws {
-        if window < 1 { throw ValidationError("--window must be at least 1") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let batchBytes, batchBytes < 1 { throw ValidationError("--batch-bytes must be at least 1") }
-        if maxRequests < 1 { throw ValidationError("--max-requests must be at least 1") }
-        if !(timeout >= 0.001 && timeout <= 31_536_000) {
-            throw ValidationError("--timeout must be between 0.001 and 31536000 seconds")
+        for (name, value) in [
+            ("--window", window), ("--batch-size", batchSize), ("--batch-bytes", batchBytes),
+            ("--max-requests", maxRequests), ("--dimensions", dimensions), ("--rpm", rpm), ("--tpm", tpm),
+        ] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+        if let maxRetries, maxRetries < 0 { throw ValidationError("--max-retries must be at least 0") }
+        for (name, value) in [("--timeout", timeout), ("--max-retry-wait", maxRetryWait)] {
+            if let value, !(value >= 0.001 && value <= 31_536_000) {
+                throw ValidationError("\(name) must be between 0.001 and 31536000 seconds")
+            }
         }
         if maxLineBytes < 1 { throw ValidationError("--max-line-bytes must be at least 1") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
@@ -115,48 +171,25 @@ struct FilterOptions: ParsableArguments {
         }
     }
 
-    /// Flags and environment as the engine's configuration.
+    /// Flags, the config file and the environment as the engine's
+    /// configuration; a flag overrides the file.
     func resolve(environment: [String: String]) throws -> FilterConfiguration {
         guard let model = model ?? environment["EMBCACHE_MODEL"], !model.isEmpty else {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
-        let hashDimension = HashEmbedder.dimension(forModel: model)
-        var choice: ProviderChoice
-        switch provider ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil) {
-        case "hash":
-            guard let hashDimension else {
-                throw EmbCacheError.usage(
-                    "the hash provider takes models named hash-<d>, d from 1 to 65536, not \"\(model)\"")
-            }
-            choice = .hash(dimension: hashDimension)
-        case "command":
-            guard let command, !command.isEmpty else {
-                throw EmbCacheError.usage("the command provider needs --command")
-            }
-            // hash-<d> names the built-in's vectors; another provider's must
-            // never land in that file.
-            guard hashDimension == nil else {
-                throw EmbCacheError.usage(
-                    "model names hash-<d> belong to the hash provider; name the command's model otherwise")
-            }
-            choice = .command(command, timeout: .milliseconds(Int64(timeout * 1000)))
-        case let name?:
-            throw EmbCacheError.usage("unknown provider \"\(name)\" (known: hash, command)")
-        case nil:
-            guard offline else {
-                throw EmbCacheError.usage(
-                    "no provider for model \"\(model)\": name one with --provider, or use --offline to answer from the cache only"
-                )
-            }
-            choice = .none
-        }
+        let path = ModelCatalog.path(flag: config, environment: environment)
+        let named = try ModelCatalog.load(path: path, required: config != nil).model(named: model)
+        let settings = ProviderSettings(flags: self, named: named)
+        var (choice, identity) = try settings.resolve(model: model, environment: environment, offline: offline)
         if offline { choice = .none }
         return FilterConfiguration(
-            inputs: files, identity: ModelIdentity(name: model), provider: choice,
+            inputs: files, identity: identity, provider: choice,
             cacheDirectory: try CacheDirectory.resolve(flag: cacheDir, environment: environment),
             inputMode: input, textField: textField, format: format, dtype: dtype, outputField: outputField,
-            normalize: !noNormalize, outputPath: output, window: window, batchSize: batchSize,
-            batchBytes: batchBytes, maxRequests: maxRequests, onError: onError, maxLineBytes: maxLineBytes,
-            verbosity: quiet ? .quiet : verbose ? .verbose : .normal, showProgress: isatty(STDERR_FILENO) == 1)
+            normalize: !noNormalize, outputPath: output, window: settings.integer(window, "window"),
+            batchSize: settings.integer(batchSize, "batch-size"), batchBytes: settings.integer(batchBytes, "batch-bytes"),
+            maxRequests: settings.integer(maxRequests, "max-requests") ?? 4, onError: onError,
+            maxLineBytes: maxLineBytes, verbosity: quiet ? .quiet : verbose ? .verbose : .normal,
+            showProgress: isatty(STDERR_FILENO) == 1)
     }
 }

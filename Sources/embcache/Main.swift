@@ -80,6 +80,7 @@ func exitStatus(of error: EmbCacheError) -> Int32 {
     case .input: 65
     case .inputFile: 66
     case .provider: 69
+    case .unauthorized: 77
     case .store, .output: 74
     case .unusableCache, .configuration: 78
     case .interrupted: 130

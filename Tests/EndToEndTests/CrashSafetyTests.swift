@@ -79,6 +79,8 @@ import Testing
                 "\(context): a committed text was computed again")
             if committed.count > committedBefore.count { killsAfterProgress += 1 }
 
+            // A kill before start-up made the cache leaves nothing to re-run from.
+            guard FileManager.default.fileExists(atPath: cache) else { continue }
             // A re-run from exactly this state, on a copy (with the -wal the kill left).
             let copy = work.path + "/copy-\(round)"
             try FileManager.default.copyItem(atPath: cache, toPath: copy)

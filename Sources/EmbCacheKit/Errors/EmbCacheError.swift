@@ -26,6 +26,8 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case notInCache
     /// An imported vector that cannot be stored.
     case invalidVector(String)
+    /// The provider refused this text alone (too long, empty, rejected).
+    case rejected(provider: String, message: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,7 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
             "record already has a field \"\(name)\" (choose another with --output-field)"
         case .notInCache: "not in the cache (--offline)"
         case .invalidVector(let why): "unusable vector: \(why)"
+        case .rejected(let provider, let message): "provider \(provider) rejected the text: \(message)"
         }
     }
 }
@@ -64,6 +67,9 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
     case configuration(String)
     /// The provider failed after whatever retries it makes.
     case provider(name: String, message: String)
+    /// The provider refused the key (401, 403): the message names the
+    /// variable that held it, never the key.
+    case unauthorized(provider: String, message: String)
     /// Writing the output failed.
     case output(path: String, errno: Int32)
     /// The reader of stdout went away (`embcache … | head`): not a failure.
@@ -81,6 +87,7 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
         case .unusableCache(let path, let reason): "cache \(path): \(reason)"
         case .configuration(let message): message
         case .provider(let name, let message): "provider \(name): \(message)"
+        case .unauthorized(let name, let message): "provider \(name): \(message)"
         case .output(let path, let code): "\(path): \(systemMessage(code))"
         case .brokenPipe: "broken pipe"
         case .interrupted: "interrupted"

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A strict JSON (RFC 8259) reader for one input record that validates the
 /// whole line but builds nothing except what is asked for: the values at
 /// a few paths (the text; the vector, for import), whether the record is an
@@ -337,5 +343,154 @@ struct JSONScanner {
             return failure("unexpected character '\(Character(Unicode.Scalar(byte)))'")
         }
         return failure("unexpected byte 0x\(String(byte, radix: 16, uppercase: true))")
+    }
+}
+
+/// A parsed JSON document, for providers' answers. An array whose elements
+/// are all numbers is held as float32, parsed straight from the decimal
+/// text, since that is what embeddings are.
+enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case numbers([Float])
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    subscript(key: String) -> JSONValue? {
+        if case .object(let members) = self { members[key] } else { nil }
+    }
+
+    var string: String? { if case .string(let value) = self { value } else { nil } }
+
+    var integer: Int? {
+        if case .number(let value) = self, let exact = Int(exactly: value) { exact } else { nil }
+    }
+
+    /// The elements of an array, whichever way it is held.
+    var elements: [JSONValue]? {
+        switch self {
+        case .array(let values): values
+        case .numbers(let floats): floats.map { .number(Double($0)) }
+        default: nil
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .numbers, .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// Parses a whole document (RFC 8259, as strictly as records are read).
+    static func parse(_ bytes: [UInt8]) throws(JSONScanner.Failure) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONScanner.Failure) in
+            try JSONScanner.tree(buffer)
+        }
+    }
+}
+
+extension JSONScanner {
+    fileprivate static func tree(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
+        var scanner = JSONScanner(bytes: bytes, paths: [], outputField: nil)
+        let value = try scanner.treeValue()
+        scanner.skipWhitespace()
+        if scanner.index < bytes.count { throw scanner.unexpected() }
+        return value
+    }
+
+    private mutating func treeValue() throws(Failure) -> JSONValue {
+        skipWhitespace()
+        guard let byte = peek else { throw failure("unexpected end of document") }
+        switch byte {
+        case UInt8(ascii: "{"):
+            try enter()
+            index += 1
+            var members: [String: JSONValue] = [:]
+            skipWhitespace()
+            if peek == UInt8(ascii: "}") {
+                index += 1
+                depth -= 1
+                return .object(members)
+            }
+            while true {
+                skipWhitespace()
+                guard peek == UInt8(ascii: "\"") else { throw unexpected() }
+                let key = try string(decode: true) ?? ""
+                skipWhitespace()
+                guard peek == UInt8(ascii: ":") else { throw unexpected() }
+                index += 1
+                members[key] = try treeValue()
+                if try closes(with: "}") { return .object(members) }
+            }
+        case UInt8(ascii: "["):
+            try enter()
+            index += 1
+            // Numbers are kept as spans until the array is known to hold
+            // numbers only; each is then parsed once, to float32.
+            var spans: [Range<Int>] = []
+            var values: [JSONValue]?
+            skipWhitespace()
+            if peek == UInt8(ascii: "]") {
+                index += 1
+                depth -= 1
+                return .array([])
+            }
+            while true {
+                skipWhitespace()
+                if values == nil, let first = peek, first == UInt8(ascii: "-") || (0x30...0x39).contains(first) {
+                    spans.append(try number())
+                } else {
+                    if values == nil { values = spans.map { .number(parseDouble($0)) } }
+                    values!.append(try treeValue())
+                }
+                if try closes(with: "]") { break }
+            }
+            if let values { return .array(values) }
+            return .numbers(spans.map { parseFloat($0) })
+        case UInt8(ascii: "\""):
+            return .string(try string(decode: true) ?? "")
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(parseDouble(try number()))
+        default:
+            throw unexpected()
+        }
+    }
+
+    // A span checked against the JSON grammar, and always followed by a
+    // byte that cannot continue a C number, reads the same with strtof
+    // and strtod (correctly rounded, no allocation) as with Swift's parser.
+
+    private func parseFloat(_ span: Range<Int>) -> Float {
+        guard span.upperBound < bytes.count else { return Float(numberText(span)) ?? .nan }
+        return (bytes.baseAddress! + span.lowerBound).withMemoryRebound(to: CChar.self, capacity: span.count) {
+            strtof($0, nil)
+        }
+    }
+
+    private func parseDouble(_ span: Range<Int>) -> Double {
+        guard span.upperBound < bytes.count else { return Double(numberText(span)) ?? .nan }
+        return (bytes.baseAddress! + span.lowerBound).withMemoryRebound(to: CChar.self, capacity: span.count) {
+            strtod($0, nil)
+        }
+    }
+
+    private func numberText(_ span: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[span]), as: UTF8.self)
     }
 }

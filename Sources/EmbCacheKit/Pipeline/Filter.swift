@@ -10,6 +10,8 @@ public enum ProviderChoice: Sendable, Equatable {
     case hash(dimension: Int)
     /// A child process speaking JSON Lines.
     case command(String, timeout: Duration)
+    /// An embedding API over HTTP.
+    case http(HTTPProviderSettings)
     /// None: every miss follows `--on-error` (`--offline`).
     case none
 }
@@ -29,7 +31,9 @@ public struct FilterConfiguration: Sendable {
     public var normalize: Bool
     /// nil writes to stdout.
     public var outputPath: String?
-    public var window: Int
+    /// nil: large enough for every request in flight to carry a full
+    /// batch twice over.
+    public var window: Int?
     public var batchSize: Int?
     public var batchBytes: Int?
     public var maxRequests: Int
@@ -42,7 +46,7 @@ public struct FilterConfiguration: Sendable {
         inputs: [String], identity: ModelIdentity, provider: ProviderChoice, cacheDirectory: String,
         inputMode: InputMode = .jsonl, textField: String = "text", format: OutputFormat = .jsonl,
         dtype: OutputDType = .float32, outputField: String = "embedding", normalize: Bool = true,
-        outputPath: String? = nil, window: Int = 1024, batchSize: Int? = nil, batchBytes: Int? = nil,
+        outputPath: String? = nil, window: Int? = nil, batchSize: Int? = nil, batchBytes: Int? = nil,
         maxRequests: Int = 4, onError: ErrorPolicy = .fail, maxLineBytes: Int = 16 << 20,
         verbosity: Reporter.Verbosity = .normal, showProgress: Bool = false
     ) {
@@ -76,6 +80,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         switch configuration.provider {
         case .hash(let dimension): HashEmbedder(dimension: dimension)
         case .command(let command, let timeout): CommandProvider(command: command, timeout: timeout)
+        case .http(let settings): HTTPProvider(settings: settings)
         case .none: nil
         }
     let store = try SQLiteStore(
@@ -90,13 +95,17 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         linesInput: configuration.inputMode == .lines, dimension: store.dimension)
 
     let defaults = provider?.limits ?? BatchLimits(texts: 1, bytes: 1)
+    let limits = BatchLimits(
+        texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes)
     let settings = PipelineSettings(
-        windowSize: configuration.window,
-        limits: BatchLimits(
-            texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes),
+        windowSize: configuration.window
+            ?? max(1024, min(16384, 2 * configuration.maxRequests * (provider == nil ? 1 : limits.texts))),
+        limits: limits,
         maxRequests: configuration.maxRequests,
         onError: configuration.onError)
-    let reporter = Reporter(verbosity: configuration.verbosity, showProgress: configuration.showProgress)
+    let reporter = Reporter(
+        verbosity: configuration.verbosity, showProgress: configuration.showProgress,
+        providerStatistics: { provider?.providerStatistics })
     let decoder = RecordDecoder(
         mode: configuration.inputMode, textField: configuration.textField,
         outputField: configuration.format.isMatrix || configuration.inputMode == .lines

@@ -39,6 +39,7 @@ public final class Pipeline {
     private let writer: RecordWriter
     private let settings: PipelineSettings
     private let reporter: Reporter
+    private let tally = RejectionTally()
 
     public init(
         store: VectorStore, provider: EmbeddingProvider?, decoder: RecordDecoder, writer: RecordWriter,
@@ -164,8 +165,8 @@ public final class Pipeline {
             records.removeSubrange(bad...)
         }
 
-        let vectors = try resolve(records)
-        let (rows, missing) = rows(for: records, vectors)
+        let (vectors, rejections) = try resolve(records)
+        let (rows, missing) = rows(for: records, vectors, rejections)
         emit(rows)
         if let error = missing ?? stop { throw error }
     }
@@ -176,12 +177,18 @@ public final class Pipeline {
 
     /// The vector of every distinct key in the window: from the store, or
     /// computed and committed.
-    private func resolve(_ records: [Record]) throws -> [CacheKey: [Float]] {
+    private func resolve(_ records: [Record]) throws -> (
+        vectors: [CacheKey: [Float]], rejections: [CacheKey: InputProblem]
+    ) {
         var texts: [CacheKey: String] = [:]
         var order: [CacheKey] = []
+        var locations: [CacheKey: SourceLocation] = [:]
         for record in records {
             guard case .success(let content) = record.content else { continue }
-            if texts.updateValue(content.text, forKey: content.key) == nil { order.append(content.key) }
+            if texts.updateValue(content.text, forKey: content.key) == nil {
+                order.append(content.key)
+                locations[content.key] = record.location
+            }
         }
         var vectors: [CacheKey: [Float]] = [:]
         vectors.reserveCapacity(order.count)
@@ -202,11 +209,14 @@ public final class Pipeline {
             if case .success(let content) = record.content, vectors[content.key] != nil { hitCount += 1 }
         }
         reporter.update { $0.hits += hitCount }
-        guard !misses.isEmpty, let provider else { return vectors }
+        guard !misses.isEmpty, let provider else { return (vectors, [:]) }
 
-        let (computed, failure) = compute(misses, with: provider)
+        let outcome = compute(misses, from: misses.map { locations[$0.key]! }, with: provider)
+        let computed = outcome.entries
         try store.insert(computed)
         for entry in computed { vectors[entry.key] = entry.vector }
+        var rejections: [CacheKey: InputProblem] = [:]
+        for (position, problem) in outcome.rejections { rejections[misses[position].key] = problem }
         var computedCount = 0
         let computedKeys = Set(computed.map(\.key))
         for record in records {
@@ -216,43 +226,85 @@ public final class Pipeline {
             $0.computed += computedCount
             $0.uniqueComputed += computed.count
         }
-        if let failure { throw failure }
-        return vectors
+        if let failure = outcome.failure { throw failure }
+        return (vectors, rejections)
     }
 
-    /// Sends the misses in batches, up to `maxRequests` at once. Returns
-    /// every batch that succeeded, and the first failure if any: what was
+    /// What computing a window's misses gave: the vectors of every batch
+    /// that succeeded, the texts the provider refused one by one (by their
+    /// place among the misses), and the first failure if any: what was
     /// computed is kept even when the run cannot go on.
-    private func compute(_ misses: [StoreEntry], with provider: EmbeddingProvider) -> ([StoreEntry], Error?) {
+    private struct Computed {
+        var entries: [StoreEntry] = []
+        var rejections: [Int: InputProblem] = [:]
+        var failure: Error?
+    }
+
+    /// Sends the misses in batches, up to `maxRequests` at once. A batch
+    /// the provider refuses for its content is split in two, and again,
+    /// until the text it refuses stands alone: that record follows
+    /// `--on-error`, every other text is embedded.
+    private func compute(_ misses: [StoreEntry], from locations: [SourceLocation], with provider: EmbeddingProvider)
+        -> Computed
+    {
         let batches = Self.batches(misses.map(\.text), limits: settings.limits)
         let next = Atomic<Int>(0)
-        let results = Mutex<[Int: [[Float]]]>([:])
+        let results = Mutex<[(positions: ArraySlice<Int>, vectors: [[Float]])]>([])
+        let rejections = Mutex<[Int: InputProblem]>([:])
         let failure = Mutex<Error?>(nil)
         let reporter = self.reporter
+        let tally = self.tally
         // Every batch is held to one dimension as it arrives, so a batch that
         // disagrees fails alone and the good ones are still committed.
         let dimension = Mutex<Int?>(store.dimension)
+
+        /// "batch of 256 texts from stdin:1025", for messages.
+        @Sendable func batchName(_ positions: ArraySlice<Int>) -> String {
+            "batch of \(positions.count) text\(positions.count == 1 ? "" : "s") from \(locations[positions.first!])"
+        }
+
+        @Sendable func embed(_ positions: ArraySlice<Int>) throws {
+            try Interrupt.check()
+            let vectors: [[Float]]
+            do {
+                vectors = try provider.embedChecked(positions.map { misses[$0].text }, dimension: dimension.withLock { $0 })
+            } catch let rejection as ProviderRejection {
+                guard positions.count > 1 else {
+                    try tally.reject(provider: provider.name, rejection)
+                    rejections.withLock {
+                        $0[positions.first!] = .rejected(provider: provider.name, message: rejection.message)
+                    }
+                    return
+                }
+                let middle = positions.startIndex + positions.count / 2
+                try embed(positions[..<middle])
+                try embed(positions[middle...])
+                return
+            } catch EmbCacheError.provider(let name, let message) {
+                throw EmbCacheError.provider(name: name, message: "\(batchName(positions)): \(message)")
+            }
+            try dimension.withLock { known in
+                guard let first = vectors.first?.count, let expected = known ?? Optional(first), first == expected
+                else {
+                    throw EmbCacheError.provider(
+                        name: provider.name,
+                        message:
+                            "\(batchName(positions)): \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones"
+                    )
+                }
+                known = expected
+            }
+            tally.accept(positions.count)
+            results.withLock { $0.append((positions, vectors)) }
+            reporter.update { $0.batches += 1 }
+        }
+
         let worker: @Sendable () -> Void = {
             while failure.withLock({ $0 == nil }) && !Interrupt.isRequested {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < batches.count else { return }
                 do {
-                    let vectors = try provider.embedChecked(
-                        batches[index].map { misses[$0].text }, dimension: dimension.withLock { $0 })
-                    try dimension.withLock { known in
-                        guard let first = vectors.first?.count, let expected = known ?? Optional(first),
-                            first == expected
-                        else {
-                            throw EmbCacheError.provider(
-                                name: provider.name,
-                                message:
-                                    "a batch of \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones"
-                            )
-                        }
-                        known = expected
-                    }
-                    results.withLock { $0[index] = vectors }
-                    reporter.update { $0.batches += 1 }
+                    try embed(batches[index][...])
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
                 }
@@ -272,16 +324,17 @@ public final class Pipeline {
             }
             group.wait()
         }
-        var computed: [StoreEntry] = []
-        for (index, vectors) in results.withLock({ $0 }) {
-            for (position, vector) in zip(batches[index], vectors) {
+        var computed = Computed()
+        for (positions, vectors) in results.withLock({ $0 }) {
+            for (position, vector) in zip(positions, vectors) {
                 var entry = misses[position]
                 entry.vector = vector
-                computed.append(entry)
+                computed.entries.append(entry)
             }
         }
-        let error = failure.withLock { $0 } ?? (Interrupt.isRequested ? EmbCacheError.interrupted : nil)
-        return (computed, error)
+        computed.rejections = rejections.withLock { $0 }
+        computed.failure = failure.withLock { $0 } ?? (Interrupt.isRequested ? EmbCacheError.interrupted : nil)
+        return computed
     }
 
     /// Splits texts, in order, into batches under both limits; a text over
@@ -307,7 +360,9 @@ public final class Pipeline {
     /// The output rows of a window, in order. Under `--on-error fail` the
     /// rows stop before the first record without a vector, which is
     /// returned as the error.
-    private func rows(for records: [Record], _ vectors: [CacheKey: [Float]]) -> ([OutputRow], EmbCacheError?) {
+    private func rows(
+        for records: [Record], _ vectors: [CacheKey: [Float]], _ rejections: [CacheKey: InputProblem]
+    ) -> ([OutputRow], EmbCacheError?) {
         var rows: [OutputRow] = []
         rows.reserveCapacity(records.count)
         for record in records {
@@ -321,7 +376,7 @@ public final class Pipeline {
                             vector: vector))
                     continue
                 }
-                problem = .notInCache
+                problem = rejections[content.key] ?? .notInCache
             case .failure(let failure):
                 problem = failure
             }
@@ -350,6 +405,32 @@ public final class Pipeline {
             return OutputRow(bytes: Array("{}".utf8), isEmptyObject: true, text: text, vector: nil)
         case let shape:
             return OutputRow(bytes: record.bytes, isEmptyObject: shape == .empty, text: text, vector: nil)
+        }
+    }
+}
+
+/// Texts the provider accepted and refused over the whole run. A provider
+/// that refuses text after text alone and has accepted none is refusing the
+/// request, not the texts (a bad parameter, a model it does not serve):
+/// that stops the run instead of splitting every batch down to single texts.
+final class RejectionTally: Sendable {
+    static let refusalsBeforeGivingUp = 3
+    private let counts = Mutex<(accepted: Int, rejected: Int)>((0, 0))
+
+    func accept(_ count: Int) {
+        counts.withLock { $0.accepted += count }
+    }
+
+    func reject(provider: String, _ rejection: ProviderRejection) throws {
+        try counts.withLock { counts in
+            counts.rejected += 1
+            if counts.accepted == 0 && counts.rejected >= Self.refusalsBeforeGivingUp {
+                throw EmbCacheError.provider(
+                    name: provider,
+                    message:
+                        "refused \(counts.rejected) texts one by one and accepted none, so the request itself is wrong: \(rejection.message)"
+                )
+            }
         }
     }
 }

@@ -16,6 +16,9 @@ public struct RunSummary: Sendable, Equatable {
     /// Records left out (`--on-error skip`) or written as null.
     public var skipped = 0
     public var nulls = 0
+    /// What an HTTP provider did: requests sent (retries included), retries,
+    /// and time spent waiting for rate limits.
+    public var provider: ProviderStatistics?
 
     public init() {}
 }
@@ -37,13 +40,22 @@ public final class Reporter: Sendable {
     private let showProgress: Bool
     private let started = ContinuousClock.now
     private let state = Mutex(State())
+    private let providerStatistics: @Sendable () -> ProviderStatistics?
 
-    public init(verbosity: Verbosity, showProgress: Bool) {
+    public init(
+        verbosity: Verbosity, showProgress: Bool,
+        providerStatistics: @escaping @Sendable () -> ProviderStatistics? = { nil }
+    ) {
         self.verbosity = verbosity
         self.showProgress = showProgress && verbosity != .quiet
+        self.providerStatistics = providerStatistics
     }
 
-    public var summary: RunSummary { state.withLock { $0.summary } }
+    public var summary: RunSummary {
+        var summary = state.withLock { $0.summary }
+        summary.provider = providerStatistics()
+        return summary
+    }
 
     public func update(_ change: (inout RunSummary) -> Void) {
         state.withLock { state in
@@ -71,13 +83,18 @@ public final class Reporter: Sendable {
             if state.drawn { Self.writeStderr("\r\u{1B}[K") }
             state.drawn = false
             guard verbosity == .verbose else { return }
-            let s = state.summary
+            var s = state.summary
+            s.provider = providerStatistics()
             let seconds =
                 Double((ContinuousClock.now - started).components.attoseconds) / 1e18
                 + Double((ContinuousClock.now - started).components.seconds)
             Self.writeStderr(
                 "embcache: \(s.records) records, \(s.hits) hits, \(s.computed) computed "
                     + "(\(s.uniqueComputed) unique), \(s.batches) batches, \(s.skipped) skipped, \(s.nulls) null, "
+                    + (s.provider.map {
+                        "\($0.requests) requests, \($0.retries) retries, "
+                            + String(format: "%.2f s waited for rate limits, ", HTTPProvider.seconds($0.rateLimitWait))
+                    } ?? "")
                     + String(format: "%.2f s", seconds) + "\n")
         }
     }

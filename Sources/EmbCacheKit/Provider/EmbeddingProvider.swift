@@ -22,9 +22,14 @@ public protocol EmbeddingProvider: Sendable {
     var limits: BatchLimits { get }
 
     func embed(_ texts: [String]) throws -> [[Float]]
+
+    /// Requests, retries and waits so far, for providers that count them.
+    var providerStatistics: ProviderStatistics? { get }
 }
 
 extension EmbeddingProvider {
+    public var providerStatistics: ProviderStatistics? { nil }
+
     /// Embeds and checks the answer: one finite vector per text, all of
     /// one dimension: `expected` (what the cache holds or an earlier batch
     /// gave), else the provider's own, else the first vector's. A bad

@@ -86,6 +86,17 @@ final class RunningProcess {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "EMBCACHE_DIR")
         env.removeValue(forKey: "EMBCACHE_MODEL")
+        // Requests to the test servers go straight to 127.0.0.1, and no
+        // real key of the developer's reaches a test.
+        for name in [
+            "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+            "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "CO_API_KEY", "VOYAGE_API_KEY", "GEMINI_API_KEY",
+            "OLLAMA_API_KEY", "TEI_API_KEY",
+        ] {
+            env.removeValue(forKey: name)
+        }
+        // Nor does the developer's own config file.
+        env["XDG_CONFIG_HOME"] = "/nonexistent/embcache-test-config"
         for (key, value) in environment { env[key] = value }
         var pipes: [[Int32]] = [[0, 0], [0, 0], [0, 0]]
         for i in 0..<3 {

@@ -1,0 +1,182 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One POST to send.
+struct HTTPRequest: Sendable {
+    var url: String
+    /// `Name: value` lines; the key's header among them, so a request is
+    /// never printed.
+    var headers: [String]
+    var body: [UInt8]
+}
+
+/// What the server answered.
+struct HTTPResponse: Sendable {
+    var status: Int
+    /// Header names in lower case; a repeated header keeps its last value.
+    var headers: [String: String]
+    var body: [UInt8]
+}
+
+/// A request that got no HTTP answer.
+enum TransportFailure: Error, Sendable, CustomStringConvertible {
+    case timedOut
+    /// No connection: refused, unreachable, name not resolved, TLS failed.
+    case unreachable(String)
+    /// The connection broke before the whole answer arrived.
+    case dropped(String)
+    /// Anything else libcurl reports: a bad URL, an unsupported scheme.
+    case failed(String)
+
+    /// Worth another attempt: the next one may well get through.
+    var isTransient: Bool {
+        switch self {
+        case .timedOut, .unreachable, .dropped: true
+        case .failed: false
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .timedOut: "no answer within the timeout (see --timeout)"
+        case .unreachable(let why): "cannot connect: \(why)"
+        case .dropped(let why): "connection dropped: \(why)"
+        case .failed(let why): why
+        }
+    }
+}
+
+/// HTTP over libcurl. Each call blocks its thread; calls run on several
+/// threads at once, each on a handle of its own that keeps its connection
+/// open for the next request. libcurl reads `https_proxy`, `HTTPS_PROXY`,
+/// `http_proxy` and `NO_PROXY` from the environment itself.
+final class HTTPClient: Sendable {
+    /// The most an answer may hold; a larger one is a broken server.
+    static let maxBodyBytes = 512 << 20
+
+    private let timeout: Duration
+    private let idle = Mutex<[UnsafeSendable<UnsafeMutableRawPointer>]>([])
+
+    private static let initialized: Bool = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    }()
+
+    init(timeout: Duration) {
+        _ = Self.initialized
+        self.timeout = timeout
+    }
+
+    deinit {
+        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.value) }
+    }
+
+    func post(_ request: HTTPRequest) throws(TransportFailure) -> HTTPResponse {
+        guard let handle = idle.withLock({ $0.popLast()?.value }) ?? curl_easy_init() else {
+            throw .failed("libcurl cannot start a transfer")
+        }
+        var reusable = true
+        defer {
+            if reusable {
+                idle.withLock { $0.append(UnsafeSendable(handle)) }
+            } else {
+                curl_easy_cleanup(handle)
+            }
+        }
+        let received = Received()
+        let context = Unmanaged.passUnretained(received).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers + ["Content-Type: application/json", "Expect:"] {
+            headerList = curl_slist_append(headerList, header)
+        }
+        defer { curl_slist_free_all(headerList) }
+
+        let milliseconds = Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        let code: CURLcode = request.url.withCString { url in
+            request.body.withUnsafeBufferPointer { body in
+                curl_easy_reset(handle)
+                embc_setopt_pointer(handle, CURLOPT_URL, url)
+                embc_setopt_long(handle, CURLOPT_POST, 1)
+                embc_setopt_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress)
+                embc_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                embc_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList)
+                embc_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, milliseconds))
+                embc_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(milliseconds, 30_000)))
+                // Threads and signals: libcurl must not use SIGALRM for its
+                // own timeouts in a threaded program.
+                embc_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+                embc_setopt_pointer(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+                embc_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
+                embc_setopt_pointer(handle, CURLOPT_ACCEPT_ENCODING, "")
+                embc_setopt_pointer(handle, CURLOPT_USERAGENT, "embcache/\(EmbCacheVersion.current)")
+                embc_setopt_callback(handle, CURLOPT_WRITEFUNCTION, Received.bodyCallback)
+                embc_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+                embc_setopt_callback(handle, CURLOPT_HEADERFUNCTION, Received.headerCallback)
+                embc_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+                return curl_easy_perform(handle)
+            }
+        }
+        guard code == CURLE_OK else {
+            reusable = false
+            throw Self.failure(code, received: received)
+        }
+        var status = 0
+        embc_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: received.headers, body: received.body)
+    }
+
+    private static func failure(_ code: CURLcode, received: Received) -> TransportFailure {
+        let message = String(cString: curl_easy_strerror(code)).lowercased()
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timedOut
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SSL_CONNECT_ERROR:
+            return .unreachable(message)
+        case CURLE_WRITE_ERROR where received.overflowed:
+            return .failed("the answer is larger than \(maxBodyBytes >> 20) MiB")
+        case CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2,
+            CURLE_HTTP2_STREAM:
+            return .dropped(message)
+        default:
+            return .failed(message)
+        }
+    }
+}
+
+/// The answer as libcurl hands it over, piece by piece.
+private final class Received {
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    var overflowed = false
+
+    static let bodyCallback: embc_data_callback = { data, size, count, context in
+        let received = Unmanaged<Received>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        guard received.body.count + length <= HTTPClient.maxBodyBytes else {
+            received.overflowed = true
+            return 0
+        }
+        data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+            received.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
+        return length
+    }
+
+    static let headerCallback: embc_data_callback = { data, size, count, context in
+        let received = Unmanaged<Received>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        let line = data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+        // A new status line (after a 100 Continue or a redirect) starts a
+        // new set of headers.
+        if line.hasPrefix("HTTP/") {
+            received.headers = [:]
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            received.headers[name] = value
+        }
+        return length
+    }
+}

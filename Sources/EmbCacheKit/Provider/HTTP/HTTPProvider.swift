@@ -1,0 +1,325 @@
+import Foundation
+import Synchronization
+
+/// An API key and the variable it came from: messages name the variable,
+/// never the key.
+public struct APIKey: Sendable, Equatable {
+    public var variable: String
+    public var value: String
+
+    public init(variable: String, value: String) {
+        self.variable = variable
+        self.value = value
+    }
+}
+
+/// Everything an HTTP provider needs, resolved from flags, the config file
+/// and the environment.
+public struct HTTPProviderSettings: Sendable, Equatable {
+    public static let defaultAzureAPIVersion = "2024-10-21"
+    public static let defaultCohereInputType = "search_document"
+
+    public var api: HTTPAPI
+    /// The provider's name of the model (for Azure, the deployment's model).
+    public var model: String
+    public var baseURL: String
+    public var key: APIKey?
+    public var dimensions: Int?
+    public var inputType: String?
+    public var taskType: String?
+    /// "true"/"false", or Cohere's NONE/START/END.
+    public var truncate: String?
+    public var deployment: String?
+    public var apiVersion: String?
+    public var timeout: Duration
+    public var maxRetries: Int
+    /// The most time one batch may spend waiting between its attempts.
+    public var maxRetryWait: Duration
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+
+    public init(
+        api: HTTPAPI, model: String, baseURL: String, key: APIKey?, dimensions: Int? = nil, inputType: String? = nil,
+        taskType: String? = nil, truncate: String? = nil, deployment: String? = nil, apiVersion: String? = nil,
+        timeout: Duration = .seconds(60), maxRetries: Int = 8, maxRetryWait: Duration = .seconds(300),
+        requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil
+    ) {
+        self.api = api
+        self.model = model
+        self.baseURL = baseURL
+        self.key = key
+        self.dimensions = dimensions
+        self.inputType = inputType
+        self.taskType = taskType
+        self.truncate = truncate
+        self.deployment = deployment
+        self.apiVersion = apiVersion
+        self.timeout = timeout
+        self.maxRetries = maxRetries
+        self.maxRetryWait = maxRetryWait
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+    }
+
+    /// Every request parameter that changes the vectors, as the cache
+    /// identity records it: vectors made under one setting never mix with
+    /// another's.
+    public var identityParameters: [String: String] {
+        var parameters: [String: String] = [:]
+        parameters["dimensions"] = dimensions.map(String.init)
+        parameters["input_type"] = api == .cohere ? inputType ?? Self.defaultCohereInputType : inputType
+        parameters["task_type"] = taskType
+        parameters["truncate"] = truncate
+        return parameters
+    }
+}
+
+/// Counts of what the provider did, for `-v`.
+public struct ProviderStatistics: Sendable, Equatable {
+    public var requests = 0
+    public var retries = 0
+    /// Time spent waiting for rate limits: pacing (`--rpm`, `--tpm`) and
+    /// 429 answers.
+    public var rateLimitWait: Duration = .zero
+
+    public init() {}
+}
+
+/// The provider refused the content of a batch (400, 413, 422): one of its
+/// texts is too long, empty or otherwise unacceptable. The pipeline splits
+/// the batch to find which.
+public struct ProviderRejection: Error, Sendable {
+    public var status: Int
+    public var message: String
+}
+
+/// An embedding API over HTTP: batches go out as one POST each, with
+/// retries, pacing and a strict check of every answer.
+public final class HTTPProvider: EmbeddingProvider, Sendable {
+    public let settings: HTTPProviderSettings
+    public let limits: BatchLimits
+    public var name: String { settings.api.rawValue }
+    public var dimension: Int? { settings.dimensions }
+
+    private let client: HTTPClient
+    private let wire: WireFormat
+    private let pacer: RequestPacer?
+    private let statistics = Mutex(ProviderStatistics())
+    /// Cleared when the server refuses base64 answers: floats from then on.
+    private let base64 = Atomic<Bool>(true)
+
+    public init(settings: HTTPProviderSettings) {
+        self.settings = settings
+        self.limits = settings.api.limits
+        self.client = HTTPClient(timeout: settings.timeout)
+        self.wire = WireFormat(api: settings.api, settings: settings)
+        self.pacer =
+            settings.requestsPerMinute == nil && settings.tokensPerMinute == nil
+            ? nil : RequestPacer(requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute)
+        self.base64.store(settings.api == .openai || settings.api == .azure, ordering: .relaxed)
+    }
+
+    public var providerStatistics: ProviderStatistics? { statistics.withLock { $0 } }
+
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        var attempt = 0
+        var waited = Duration.zero
+        while true {
+            try Interrupt.check()
+            if let pacer {
+                let pause = pacer.admit(tokens: RequestPacer.estimatedTokens(texts))
+                if pause > .zero {
+                    try Self.sleep(pause)
+                    statistics.withLock { $0.rateLimitWait += pause }
+                }
+            }
+            let asBase64 = base64.load(ordering: .relaxed)
+            let request = wire.request(texts, base64: asBase64)
+            statistics.withLock { $0.requests += 1 }
+            let outcome: Result<HTTPResponse, TransportFailure>
+            do throws(TransportFailure) {
+                outcome = .success(try client.post(request))
+            } catch {
+                outcome = .failure(error)
+            }
+
+            var retryAfter: Duration?
+            var problem: String
+            var rateLimited = false
+            switch outcome {
+            case .success(let response) where (200..<300).contains(response.status):
+                return try decode(response, count: texts.count)
+            case .success(let response):
+                let message = describe(response)
+                switch response.status {
+                case 401, 403:
+                    throw EmbCacheError.unauthorized(
+                        provider: name,
+                        message: settings.key.map { "the key in $\($0.variable) was refused (\(response.status))" }
+                            ?? "the server wants a key (\(response.status)); set \(settings.api.defaultKeyVariable) or name a variable with --api-key-env"
+                    )
+                case 400 where asBase64 && Self.refusesBase64(message), 422 where asBase64 && Self.refusesBase64(message):
+                    base64.store(false, ordering: .relaxed)
+                    continue
+                case 400, 413, 422:
+                    throw ProviderRejection(status: response.status, message: message)
+                case 429, 500, 502, 503, 504:
+                    retryAfter = Self.retryAfter(response.headers)
+                    rateLimited = response.status == 429
+                    problem = message
+                default:
+                    throw EmbCacheError.provider(name: name, message: message)
+                }
+            case .failure(let failure):
+                guard failure.isTransient else {
+                    throw EmbCacheError.provider(name: name, message: redact(failure.description))
+                }
+                problem = failure.description
+            }
+
+            // Another attempt, after a pause: what the server asked for, or
+            // exponential backoff with full jitter (a random wait up to
+            // 0.5 s × 2^attempt, at most 30 s), so clients that failed
+            // together do not come back together.
+            let backoff = Duration.milliseconds(Int64.random(in: 0...min(30_000, 500 << min(attempt, 16))))
+            let pause = retryAfter ?? backoff
+            guard attempt < settings.maxRetries else {
+                throw EmbCacheError.provider(
+                    name: name,
+                    message: "\(problem); gave up after \(attempt + 1) attempts (see --max-retries)")
+            }
+            guard waited + pause <= settings.maxRetryWait else {
+                throw EmbCacheError.provider(
+                    name: name,
+                    message:
+                        "\(problem); gave up after \(attempt + 1) attempts: waiting \(Self.seconds(pause)) s more would pass --max-retry-wait"
+                )
+            }
+            try Self.sleep(pause)
+            waited += pause
+            attempt += 1
+            statistics.withLock {
+                $0.retries += 1
+                if rateLimited { $0.rateLimitWait += pause }
+            }
+        }
+    }
+
+    private func decode(_ response: HTTPResponse, count: Int) throws -> [[Float]] {
+        do {
+            let document = try JSONValue.parse(response.body)
+            return try wire.vectors(from: document, count: count)
+        } catch let failure as JSONScanner.Failure {
+            throw EmbCacheError.provider(
+                name: name, message: "answer (\(response.status), \(response.body.count) bytes) is not JSON: \(failure.message)")
+        } catch let problem as AnswerProblem {
+            throw EmbCacheError.provider(name: name, message: "unexpected answer: \(problem.message)")
+        }
+    }
+
+    /// `503 Service Unavailable: the provider's message`, without the key.
+    private func describe(_ response: HTTPResponse) -> String {
+        let document = try? JSONValue.parse(response.body)
+        var text = "\(response.status)" + (Self.reasons[response.status].map { " " + $0 } ?? "")
+        if let message = wire.errorMessage(document) ?? (document == nil && !response.body.isEmpty
+            ? String(decoding: response.body.prefix(200), as: UTF8.self) : nil)
+        {
+            text += ": " + String(message.prefix(300))
+        }
+        return redact(text)
+    }
+
+    /// Removes the key from anything that may be printed.
+    private func redact(_ text: String) -> String {
+        guard let key = settings.key?.value, key.count >= 4 else { return text }
+        return text.replacingOccurrences(of: key, with: "[redacted]")
+    }
+
+    private static let reasons = [
+        400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+        413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
+        500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+    ]
+
+    private static func refusesBase64(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return lowered.contains("base64") || lowered.contains("encoding_format")
+    }
+
+    /// `retry-after-ms` (milliseconds) or `Retry-After` (seconds, or an
+    /// HTTP date).
+    static func retryAfter(_ headers: [String: String], now: Date = Date()) -> Duration? {
+        if let text = headers["retry-after-ms"], let milliseconds = Double(text), milliseconds >= 0,
+            milliseconds < 86_400_000
+        {
+            return .milliseconds(Int64(milliseconds.rounded(.up)))
+        }
+        guard let text = headers["retry-after"]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Double(text), seconds >= 0, seconds < 86_400 {
+            return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        }
+        guard let date = httpDate(text) else { return nil }
+        let seconds = max(0, date.timeIntervalSince(now))
+        return seconds < 86_400 ? .milliseconds(Int64((seconds * 1000).rounded(.up))) : nil
+    }
+
+    /// IMF-fixdate, and the two obsolete forms RFC 9110 still accepts.
+    private static func httpDate(_ text: String) -> Date? {
+        for pattern in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = pattern
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+
+    /// Sleeps, waking early for SIGINT or SIGTERM (which throws).
+    static func sleep(_ duration: Duration) throws {
+        let end = ContinuousClock.now + duration
+        while ContinuousClock.now < end {
+            try Interrupt.check()
+            Thread.sleep(forTimeInterval: min(0.05, seconds(end - ContinuousClock.now)))
+        }
+        try Interrupt.check()
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Spreads requests evenly under `--rpm` and `--tpm`: each request starts
+/// no sooner than 60/rpm seconds after the one before, and tokens/tpm
+/// minutes after the one before took its tokens. A job paced this way
+/// stays under its limits over any minute instead of bursting into 429s.
+final class RequestPacer: Sendable {
+    private let requestInterval: Duration?
+    private let tokenInterval: Duration?
+    private let next = Mutex<(request: ContinuousClock.Instant, tokens: ContinuousClock.Instant)>(
+        (ContinuousClock.now, ContinuousClock.now))
+
+    init(requestsPerMinute: Int?, tokensPerMinute: Int?) {
+        requestInterval = requestsPerMinute.map { .seconds(60) / $0 }
+        tokenInterval = tokensPerMinute.map { .seconds(60) / $0 }
+    }
+
+    /// Reserves a start time for a request of this many tokens and returns
+    /// how long to wait for it.
+    func admit(tokens: Int) -> Duration {
+        let now = ContinuousClock.now
+        return next.withLock { next in
+            let start = max(now, next.request, next.tokens)
+            if let requestInterval { next.request = start + requestInterval }
+            if let tokenInterval { next.tokens = start + tokenInterval * tokens }
+            return start - now
+        }
+    }
+
+    /// A quarter of the UTF-8 bytes, at least one per text: the usual
+    /// ratio of English text to BPE tokens.
+    static func estimatedTokens(_ texts: [String]) -> Int {
+        texts.reduce(0) { $0 + max(1, ($1.utf8.count + 3) / 4) }
+    }
+}

@@ -1,0 +1,103 @@
+import EmbCacheKit
+
+/// The provider's settings of one run: each flag given on the command line,
+/// else the named model's entry in the config file, else the default.
+struct ProviderSettings {
+    let flags: FilterOptions
+    let named: NamedModel?
+
+    init(flags: FilterOptions, named: NamedModel?) {
+        self.flags = flags
+        self.named = named
+    }
+
+    func string(_ flag: String?, _ key: String) -> String? { flag ?? named?.string(key) }
+    func integer(_ flag: Int?, _ key: String) -> Int? { flag ?? named?.integer(key) }
+    func seconds(_ flag: Double?, _ key: String) -> Double? { flag ?? named?.seconds(key) }
+
+    /// Which provider computes the misses, and the identity its vectors are
+    /// cached under: the provider's model name and every parameter that
+    /// changes its vectors, so a config alias and the same settings given
+    /// as flags share one cache file.
+    func resolve(model: String, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity) {
+        let providerModel = named?.providerModel ?? model
+        let command = string(flags.command, "command")
+        let hashDimension = HashEmbedder.dimension(forModel: providerModel)
+        let timeout = seconds(flags.timeout, "timeout") ?? 60
+        let plain = ModelIdentity(name: providerModel)
+        switch string(flags.provider, "provider") ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil) {
+        case "hash":
+            guard let hashDimension else {
+                throw EmbCacheError.usage(
+                    "the hash provider takes models named hash-<d>, d from 1 to 65536, not \"\(providerModel)\"")
+            }
+            return (.hash(dimension: hashDimension), plain)
+        case "command":
+            guard let command, !command.isEmpty else {
+                throw EmbCacheError.usage("the command provider needs --command")
+            }
+            try refuseHashName(hashDimension)
+            return (.command(command, timeout: duration(timeout)), plain)
+        case let name? where HTTPAPI(rawValue: name) != nil:
+            try refuseHashName(hashDimension)
+            let settings = try http(HTTPAPI(rawValue: name)!, model: providerModel, timeout: timeout,
+                environment: environment, offline: offline)
+            return (.http(settings), ModelIdentity(name: providerModel, parameters: settings.identityParameters))
+        case let name?:
+            throw EmbCacheError.usage(
+                "unknown provider \"\(name)\" (known: hash, command, \(HTTPAPI.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
+        case nil:
+            guard offline else {
+                throw EmbCacheError.usage(
+                    "no provider for model \"\(model)\": name one with --provider or in the config file, or use --offline to answer from the cache only"
+                )
+            }
+            return (.none, plain)
+        }
+    }
+
+    /// hash-<d> names the built-in's vectors; another provider's must
+    /// never land in that file.
+    private func refuseHashName(_ hashDimension: Int?) throws {
+        guard hashDimension == nil else {
+            throw EmbCacheError.usage(
+                "model names hash-<d> belong to the hash provider; name the other provider's model otherwise")
+        }
+    }
+
+    private func http(
+        _ api: HTTPAPI, model: String, timeout: Double, environment: [String: String], offline: Bool
+    ) throws -> HTTPProviderSettings {
+        let baseURL = string(flags.baseUrl, "base-url")
+        guard let base = baseURL ?? api.defaultBaseURL else {
+            throw EmbCacheError.usage("the \(api.rawValue) provider needs --base-url (the resource's endpoint)")
+        }
+        let variable = string(flags.apiKeyEnv, "api-key-env") ?? api.defaultKeyVariable
+        let key = environment[variable].flatMap { $0.isEmpty ? nil : APIKey(variable: variable, value: $0) }
+        // An offline run sends nothing, so it needs no key.
+        if key == nil && !offline && api.requiresKey(customBaseURL: baseURL != nil) {
+            throw EmbCacheError.configuration(
+                "the \(api.rawValue) provider needs an API key: set \(variable)"
+                    + (flags.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
+        }
+        let truncate = string(flags.truncate, "truncate") ?? named?.truncate
+        if let truncate {
+            let allowed = api == .cohere ? ["NONE", "START", "END"] : ["true", "false"]
+            guard allowed.contains(api == .cohere ? truncate.uppercased() : truncate) else {
+                throw EmbCacheError.usage(
+                    "--truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
+            }
+        }
+        return HTTPProviderSettings(
+            api: api, model: model, baseURL: base, key: key, dimensions: integer(flags.dimensions, "dimensions"),
+            inputType: string(flags.inputType, "input-type"), taskType: string(flags.taskType, "task-type"),
+            truncate: api == .cohere ? truncate?.uppercased() : truncate,
+            deployment: string(flags.deployment, "deployment"), apiVersion: string(flags.apiVersion, "api-version"),
+            timeout: duration(timeout), maxRetries: integer(flags.maxRetries, "max-retries") ?? 8,
+            maxRetryWait: duration(seconds(flags.maxRetryWait, "max-retry-wait") ?? 300),
+            requestsPerMinute: integer(flags.rpm, "rpm"), tokensPerMinute: integer(flags.tpm, "tpm"))
+    }
+
+    private func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+}
