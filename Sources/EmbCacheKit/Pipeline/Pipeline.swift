@@ -39,7 +39,6 @@ public final class Pipeline {
     private let writer: RecordWriter
     private let settings: PipelineSettings
     private let reporter: Reporter
-    private let tally = RejectionTally()
 
     public init(
         store: VectorStore, provider: EmbeddingProvider?, decoder: RecordDecoder, writer: RecordWriter,
@@ -96,15 +95,54 @@ public final class Pipeline {
             writing.leave()
         }
 
+        // One window is in flight while the next is looked up and sent: its
+        // commit overlaps the next window's requests.
+        let pool = provider.map {
+            RequestPool(
+                provider: $0, limits: settings.limits, width: settings.maxRequests, dimension: store.dimension,
+                reporter: reporter)
+        }
         var failure: Error?
+        var pending: Window?
+        let emit: ([OutputRow]) -> Void = { encoded.push($0) }
         do {
-            while let window = decoded.pop() {
-                if let error = writeFailure.withLock({ $0 }) { throw error }
-                try process(try window.get()) { encoded.push($0) }
+            while let next = decoded.pop() {
+                let current: Window
+                do {
+                    if let error = writeFailure.withLock({ $0 }) { throw error }
+                    current = try begin(try next.get(), pool: pool, after: pending)
+                } catch {
+                    // What was sent before the failure is committed and written.
+                    if let window = pending {
+                        pending = nil
+                        try finish(window, emit: emit)
+                    }
+                    throw error
+                }
+                if let previous = pending {
+                    pending = current
+                    do {
+                        try finish(previous, emit: emit)
+                    } catch {
+                        pending = nil
+                        abandon(current, pool: pool)
+                        throw error
+                    }
+                } else {
+                    pending = current
+                }
+                // A bad record stops the run where it stands: nothing after it is sent.
+                if current.stop != nil { break }
+            }
+            if let window = pending {
+                pending = nil
+                try finish(window, emit: emit)
             }
         } catch {
             failure = error
         }
+        pool?.stop()
+        pool?.close()
         decoded.close()
         encoded.close()
         writing.wait()
@@ -143,9 +181,28 @@ public final class Pipeline {
         if !window.isEmpty { _ = deliver(window) }
     }
 
-    /// Answers one window and hands its rows to `emit`; a failing record
-    /// ends the window there.
-    private func process(_ decoded: [Record], emit: ([OutputRow]) -> Void) throws {
+    /// A window looked up, its misses sent, waiting to be committed and
+    /// written.
+    private struct Window {
+        var records: [Record]
+        /// What the store answered.
+        var vectors: [CacheKey: [Float]]
+        var requests: WindowRequests?
+        /// Misses of the window before, in flight: not sent twice.
+        var borrowed: [CacheKey]
+        /// The keys this window sent.
+        var sent: Set<CacheKey>
+        /// A bad record that ends the run after this window's earlier ones.
+        var stop: EmbCacheError?
+    }
+
+    /// What the last finished window computed or had refused, for the keys
+    /// the window after it borrowed.
+    private var lastComputed: [CacheKey: [Float]] = [:]
+    private var lastRejections: [CacheKey: InputProblem] = [:]
+
+    /// Looks a window up in the store and sends its misses.
+    private func begin(_ decoded: [Record], pool: RequestPool?, after previous: Window?) throws -> Window {
         try Interrupt.check()
         var records = decoded
         reporter.update { $0.records += records.count }
@@ -165,21 +222,6 @@ public final class Pipeline {
             records.removeSubrange(bad...)
         }
 
-        let (vectors, rejections) = try resolve(records)
-        let (rows, missing) = rows(for: records, vectors, rejections)
-        emit(rows)
-        if let error = missing ?? stop { throw error }
-    }
-
-    private static func decode(_ lines: [Line], with decoder: RecordDecoder) -> [Record] {
-        lines.concurrentMap { decoder.decode($0) }
-    }
-
-    /// The vector of every distinct key in the window: from the store, or
-    /// computed and committed.
-    private func resolve(_ records: [Record]) throws -> (
-        vectors: [CacheKey: [Float]], rejections: [CacheKey: InputProblem]
-    ) {
         var texts: [CacheKey: String] = [:]
         var order: [CacheKey] = []
         var locations: [CacheKey: SourceLocation] = [:]
@@ -193,10 +235,13 @@ public final class Pipeline {
         var vectors: [CacheKey: [Float]] = [:]
         vectors.reserveCapacity(order.count)
         var misses: [StoreEntry] = []
+        var borrowed: [CacheKey] = []
         for (key, found) in zip(order, try store.lookup(order)) {
             switch found {
             case .hit(let vector):
                 vectors[key] = vector
+            case .miss where previous?.sent.contains(key) == true, .invalid where previous?.sent.contains(key) == true:
+                borrowed.append(key)
             case .miss:
                 misses.append(StoreEntry(key: key, text: texts[key]!, vector: []))
             case .invalid(let why):
@@ -209,132 +254,55 @@ public final class Pipeline {
             if case .success(let content) = record.content, vectors[content.key] != nil { hitCount += 1 }
         }
         reporter.update { $0.hits += hitCount }
-        guard !misses.isEmpty, let provider else { return (vectors, [:]) }
+        let requests = misses.isEmpty ? nil : pool?.submit(misses, from: misses.map { locations[$0.key]! })
+        return Window(
+            records: records, vectors: vectors, requests: requests, borrowed: borrowed,
+            sent: requests == nil ? [] : Set(misses.map(\.key)), stop: stop)
+    }
 
-        let outcome = compute(misses, from: misses.map { locations[$0.key]! }, with: provider)
-        let computed = outcome.entries
-        try store.insert(computed)
-        for entry in computed { vectors[entry.key] = entry.vector }
+    /// Waits for a window's requests, commits what they computed (all of
+    /// it, even when one failed) and hands its rows to `emit`; a failing
+    /// record ends the window there.
+    private func finish(_ window: Window, emit: ([OutputRow]) -> Void) throws {
+        let answered = window.requests?.wait() ?? (computed: [], rejections: [:], failure: nil)
+        try store.insert(answered.computed)
+        var vectors = window.vectors
         var rejections: [CacheKey: InputProblem] = [:]
-        for (position, problem) in outcome.rejections { rejections[misses[position].key] = problem }
+        for entry in answered.computed { vectors[entry.key] = entry.vector }
+        for (position, problem) in answered.rejections {
+            rejections[window.requests!.misses[position].key] = problem
+        }
+        for key in window.borrowed {
+            vectors[key] = lastComputed[key]
+            rejections[key] = lastRejections[key]
+        }
+        lastComputed = Dictionary(answered.computed.map { ($0.key, $0.vector) }, uniquingKeysWith: { first, _ in first })
+        lastRejections = rejections
+        let computedKeys = Set(lastComputed.keys).union(window.borrowed)
         var computedCount = 0
-        let computedKeys = Set(computed.map(\.key))
-        for record in records {
+        for record in window.records {
             if case .success(let content) = record.content, computedKeys.contains(content.key) { computedCount += 1 }
         }
         reporter.update {
             $0.computed += computedCount
-            $0.uniqueComputed += computed.count
+            $0.uniqueComputed += answered.computed.count
         }
-        if let failure = outcome.failure { throw failure }
-        return (vectors, rejections)
+        if let failure = answered.failure { throw failure }
+        let (rows, missing) = rows(for: window.records, vectors, rejections)
+        emit(rows)
+        if let error = missing ?? window.stop { throw error }
     }
 
-    /// What computing a window's misses gave: the vectors of every batch
-    /// that succeeded, the texts the provider refused one by one (by their
-    /// place among the misses), and the first failure if any: what was
-    /// computed is kept even when the run cannot go on.
-    private struct Computed {
-        var entries: [StoreEntry] = []
-        var rejections: [Int: InputProblem] = [:]
-        var failure: Error?
+    /// A window sent before the run failed: its requests in flight finish
+    /// and are committed, nothing of it is written.
+    private func abandon(_ window: Window, pool: RequestPool?) {
+        pool?.stop()
+        guard let answered = window.requests?.wait() else { return }
+        try? store.insert(answered.computed)
     }
 
-    /// Sends the misses in batches, up to `maxRequests` at once. A batch
-    /// the provider refuses for its content is split in two, and again,
-    /// until the text it refuses stands alone: that record follows
-    /// `--on-error`, every other text is embedded.
-    private func compute(_ misses: [StoreEntry], from locations: [SourceLocation], with provider: EmbeddingProvider)
-        -> Computed
-    {
-        let batches = Self.batches(misses.map(\.text), limits: settings.limits)
-        let next = Atomic<Int>(0)
-        let results = Mutex<[(positions: ArraySlice<Int>, vectors: [[Float]])]>([])
-        let rejections = Mutex<[Int: InputProblem]>([:])
-        let failure = Mutex<Error?>(nil)
-        let reporter = self.reporter
-        let tally = self.tally
-        // Every batch is held to one dimension as it arrives, so a batch that
-        // disagrees fails alone and the good ones are still committed.
-        let dimension = Mutex<Int?>(store.dimension)
-
-        /// "batch of 256 texts from stdin:1025", for messages.
-        @Sendable func batchName(_ positions: ArraySlice<Int>) -> String {
-            "batch of \(positions.count) text\(positions.count == 1 ? "" : "s") from \(locations[positions.first!])"
-        }
-
-        @Sendable func embed(_ positions: ArraySlice<Int>) throws {
-            try Interrupt.check()
-            let vectors: [[Float]]
-            do {
-                vectors = try provider.embedChecked(positions.map { misses[$0].text }, dimension: dimension.withLock { $0 })
-            } catch let rejection as ProviderRejection {
-                guard positions.count > 1 else {
-                    try tally.reject(provider: provider.name, rejection)
-                    rejections.withLock {
-                        $0[positions.first!] = .rejected(provider: provider.name, message: rejection.message)
-                    }
-                    return
-                }
-                let middle = positions.startIndex + positions.count / 2
-                try embed(positions[..<middle])
-                try embed(positions[middle...])
-                return
-            } catch EmbCacheError.provider(let name, let message) {
-                throw EmbCacheError.provider(name: name, message: "\(batchName(positions)): \(message)")
-            }
-            try dimension.withLock { known in
-                guard let first = vectors.first?.count, let expected = known ?? Optional(first), first == expected
-                else {
-                    throw EmbCacheError.provider(
-                        name: provider.name,
-                        message:
-                            "\(batchName(positions)): \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones"
-                    )
-                }
-                known = expected
-            }
-            tally.accept(positions.count)
-            results.withLock { $0.append((positions, vectors)) }
-            reporter.update { $0.batches += 1 }
-        }
-
-        let worker: @Sendable () -> Void = {
-            while failure.withLock({ $0 == nil }) && !Interrupt.isRequested {
-                let index = next.add(1, ordering: .relaxed).oldValue
-                guard index < batches.count else { return }
-                do {
-                    try embed(batches[index][...])
-                } catch {
-                    failure.withLock { if $0 == nil { $0 = error } }
-                }
-            }
-        }
-        let width = min(settings.maxRequests, batches.count)
-        if width <= 1 {
-            worker()
-        } else {
-            let group = DispatchGroup()
-            for _ in 0..<width {
-                group.enter()
-                Thread.detachNewThread {
-                    worker()
-                    group.leave()
-                }
-            }
-            group.wait()
-        }
-        var computed = Computed()
-        for (positions, vectors) in results.withLock({ $0 }) {
-            for (position, vector) in zip(positions, vectors) {
-                var entry = misses[position]
-                entry.vector = vector
-                computed.entries.append(entry)
-            }
-        }
-        computed.rejections = rejections.withLock { $0 }
-        computed.failure = failure.withLock { $0 } ?? (Interrupt.isRequested ? EmbCacheError.interrupted : nil)
-        return computed
+    private static func decode(_ lines: [Line], with decoder: RecordDecoder) -> [Record] {
+        lines.concurrentMap { decoder.decode($0) }
     }
 
     /// Splits texts, in order, into batches under both limits; a text over
@@ -409,28 +377,3 @@ public final class Pipeline {
     }
 }
 
-/// Texts the provider accepted and refused over the whole run. A provider
-/// that refuses text after text alone and has accepted none is refusing the
-/// request, not the texts (a bad parameter, a model it does not serve):
-/// that stops the run instead of splitting every batch down to single texts.
-final class RejectionTally: Sendable {
-    static let refusalsBeforeGivingUp = 3
-    private let counts = Mutex<(accepted: Int, rejected: Int)>((0, 0))
-
-    func accept(_ count: Int) {
-        counts.withLock { $0.accepted += count }
-    }
-
-    func reject(provider: String, _ rejection: ProviderRejection) throws {
-        try counts.withLock { counts in
-            counts.rejected += 1
-            if counts.accepted == 0 && counts.rejected >= Self.refusalsBeforeGivingUp {
-                throw EmbCacheError.provider(
-                    name: provider,
-                    message:
-                        "refused \(counts.rejected) texts one by one and accepted none, so the request itself is wrong: \(rejection.message)"
-                )
-            }
-        }
-    }
-}

@@ -1,0 +1,206 @@
+import Foundation
+import Synchronization
+
+/// The provider's requests of every window, up to `--max-requests` at once,
+/// served in the order windows submit them. A window's batches are queued as
+/// soon as it is looked up, so the requests of the next window are in
+/// flight while the store commits the one before: the provider, not the
+/// commit, sets the pace.
+final class RequestPool: Sendable {
+    private let provider: EmbeddingProvider
+    private let limits: BatchLimits
+    private let queue = BoundedQueue<(WindowRequests, Int)>(capacity: .max)
+    private let workers = DispatchGroup()
+    /// Set by the first failure: every batch still queued is dropped.
+    private let stopped = Atomic<Bool>(false)
+    /// Every batch is held to one dimension as it arrives, so a batch that
+    /// disagrees fails alone and the good ones are still committed.
+    private let dimension: Mutex<Int?>
+    private let tally = RejectionTally()
+    private let reporter: Reporter
+
+    init(provider: EmbeddingProvider, limits: BatchLimits, width: Int, dimension: Int?, reporter: Reporter) {
+        self.provider = provider
+        self.limits = limits
+        self.dimension = Mutex(dimension)
+        self.reporter = reporter
+        for _ in 0..<max(1, width) {
+            workers.enter()
+            Thread.detachNewThread { [self] in
+                while let (window, index) = queue.pop() {
+                    if stopped.load(ordering: .relaxed) || Interrupt.isRequested {
+                        window.skip(index)
+                    } else {
+                        run(window, index)
+                    }
+                }
+                workers.leave()
+            }
+        }
+    }
+
+    /// Queues the misses of one window in batches under the limits.
+    func submit(_ misses: [StoreEntry], from locations: [SourceLocation]) -> WindowRequests {
+        let batches = Pipeline.batches(misses.map(\.text), limits: limits)
+        let window = WindowRequests(misses: misses, locations: locations, batches: batches)
+        for index in batches.indices { queue.push((window, index)) }
+        return window
+    }
+
+    /// Drops every batch not yet sent; those in flight finish.
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    /// Lets the workers finish what is queued and waits for them.
+    func close() {
+        queue.close()
+        workers.wait()
+    }
+
+    private func run(_ window: WindowRequests, _ index: Int) {
+        do {
+            try embed(window, window.batches[index][...])
+            window.finish(index, failure: nil)
+        } catch {
+            stopped.store(true, ordering: .relaxed)
+            window.finish(index, failure: error)
+        }
+    }
+
+    /// Embeds one batch. A batch the provider refuses for its content is
+    /// split in two, and again, until the text it refuses stands alone:
+    /// that record follows `--on-error`, every other text is embedded.
+    private func embed(_ window: WindowRequests, _ positions: ArraySlice<Int>) throws {
+        try Interrupt.check()
+        let vectors: [[Float]]
+        do {
+            vectors = try provider.embedChecked(
+                positions.map { window.misses[$0].text }, dimension: dimension.withLock { $0 })
+        } catch let rejection as ProviderRejection {
+            guard positions.count > 1 else {
+                try tally.reject(provider: provider.name, rejection)
+                window.reject(positions.first!, .rejected(provider: provider.name, message: rejection.message))
+                return
+            }
+            let middle = positions.startIndex + positions.count / 2
+            try embed(window, positions[..<middle])
+            try embed(window, positions[middle...])
+            return
+        } catch EmbCacheError.provider(let name, let message) {
+            throw EmbCacheError.provider(name: name, message: "\(window.name(positions)): \(message)")
+        }
+        try dimension.withLock { known in
+            guard let first = vectors.first?.count, let expected = known ?? Optional(first), first == expected else {
+                throw EmbCacheError.provider(
+                    name: provider.name,
+                    message:
+                        "\(window.name(positions)): \(vectors.first?.count ?? 0)-dimensional vectors after \(known ?? 0)-dimensional ones"
+                )
+            }
+            known = expected
+        }
+        tally.accept(positions.count)
+        window.deliver(positions, vectors)
+        reporter.update { $0.batches += 1 }
+    }
+}
+
+/// The requests of one window: its batches' results as they arrive, and a
+/// wait for the last of them.
+final class WindowRequests: Sendable {
+    let misses: [StoreEntry]
+    let locations: [SourceLocation]
+    let batches: [[Int]]
+
+    private struct State {
+        var remaining: Int
+        var computed: [StoreEntry] = []
+        /// Texts the provider refused one by one, by their place among the
+        /// misses.
+        var rejections: [Int: InputProblem] = [:]
+        var failure: Error?
+        var skipped = false
+    }
+
+    private let state: Mutex<State>
+    private let done = DispatchSemaphore(value: 0)
+
+    init(misses: [StoreEntry], locations: [SourceLocation], batches: [[Int]]) {
+        self.misses = misses
+        self.locations = locations
+        self.batches = batches
+        state = Mutex(State(remaining: batches.count))
+        if batches.isEmpty { done.signal() }
+    }
+
+    /// "batch of 256 texts from stdin:1025", for messages.
+    func name(_ positions: ArraySlice<Int>) -> String {
+        "batch of \(positions.count) text\(positions.count == 1 ? "" : "s") from \(locations[positions.first!])"
+    }
+
+    func deliver(_ positions: ArraySlice<Int>, _ vectors: [[Float]]) {
+        state.withLock { state in
+            for (position, vector) in zip(positions, vectors) {
+                var entry = misses[position]
+                entry.vector = vector
+                state.computed.append(entry)
+            }
+        }
+    }
+
+    func reject(_ position: Int, _ problem: InputProblem) {
+        state.withLock { $0.rejections[position] = problem }
+    }
+
+    func finish(_ index: Int, failure: Error?) {
+        let last = state.withLock { state in
+            if let failure, state.failure == nil { state.failure = failure }
+            state.remaining -= 1
+            return state.remaining == 0
+        }
+        if last { done.signal() }
+    }
+
+    func skip(_ index: Int) {
+        state.withLock { $0.skipped = true }
+        finish(index, failure: nil)
+    }
+
+    /// Waits for every batch: what was computed, what was refused, and the
+    /// first failure (an interruption when batches were dropped for one).
+    func wait() -> (computed: [StoreEntry], rejections: [Int: InputProblem], failure: Error?) {
+        done.wait()
+        done.signal()
+        return state.withLock { state in
+            let failure = state.failure ?? (state.skipped && Interrupt.isRequested ? EmbCacheError.interrupted : nil)
+            return (state.computed, state.rejections, failure)
+        }
+    }
+}
+
+/// Texts the provider accepted and refused over the whole run. A provider
+/// that refuses text after text alone and has accepted none is refusing the
+/// request, not the texts (a bad parameter, a model it does not serve):
+/// that stops the run instead of splitting every batch down to single texts.
+final class RejectionTally: Sendable {
+    static let refusalsBeforeGivingUp = 3
+    private let counts = Mutex<(accepted: Int, rejected: Int)>((0, 0))
+
+    func accept(_ count: Int) {
+        counts.withLock { $0.accepted += count }
+    }
+
+    func reject(provider: String, _ rejection: ProviderRejection) throws {
+        try counts.withLock { counts in
+            counts.rejected += 1
+            if counts.accepted == 0 && counts.rejected >= Self.refusalsBeforeGivingUp {
+                throw EmbCacheError.provider(
+                    name: provider,
+                    message:
+                        "refused \(counts.rejected) texts one by one and accepted none, so the request itself is wrong: \(rejection.message)"
+                )
+            }
+        }
+    }
+}
