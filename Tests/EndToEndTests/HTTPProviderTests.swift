@@ -77,6 +77,9 @@ import Testing
         Recoverable(fault: "status=502", retries: 1),
         Recoverable(fault: "status=503", retries: 1),
         Recoverable(fault: "status=504", retries: 1),
+        Recoverable(fault: "status=408", retries: 1),
+        Recoverable(fault: "status=409", retries: 1),
+        Recoverable(fault: "status=400,should_retry=true", retries: 1),
         Recoverable(fault: "drop,after=1", retries: 1),
         Recoverable(fault: "slow=3", extraFlags: ["--timeout", "1"], retries: 1),
         Recoverable(fault: "shuffle,times=all", retries: 0),
@@ -137,7 +140,16 @@ import Testing
             message: "provider openai: batch of 4 texts from stdin:9: 503 Service Unavailable.*gave up after 3 attempts"),
         Fatal(
             fault: "status=429,retry_after=3600,after=2", status: 69,
-            message: "provider openai: batch of 4 texts from stdin:9: 429 Too Many Requests.*--max-retry-wait"),
+            message: "provider openai: batch of 4 texts from stdin:9: 429 Too Many Requests.*asks to wait 3600 s"),
+        Fatal(
+            fault: "status=503,retry_after=1,after=2,times=all", flags: ["--max-retry-wait", "1.5"], status: 69,
+            message: "provider openai: batch of 4 texts from stdin:9: 503 Service Unavailable.*--max-retry-wait"),
+        Fatal(
+            fault: "status=429,code=insufficient_quota,after=2", status: 69,
+            message: "provider openai: batch of 4 texts from stdin:9: 429 Too Many Requests.*out of quota; not retried"),
+        Fatal(
+            fault: "status=503,should_retry=false,after=2", status: 69,
+            message: "provider openai: batch of 4 texts from stdin:9: 503 Service Unavailable.*says not to retry"),
         Fatal(
             fault: "status=404,after=2", status: 69,
             message: "provider openai: batch of 4 texts from stdin:9: 404 Not Found"),

@@ -60,7 +60,9 @@ after=N (default 0) while it has uses left, times=N (default 1, or all);
 faults are tried in the order given and a request gets at most one.
   status=CODE  CODE with the API's error body; retry_after=S (Retry-After: S),
                retry_after_ms=MS (retry-after-ms), retry_after_date=S
-               (Retry-After as an HTTP date S seconds ahead)
+               (Retry-After as an HTTP date S seconds ahead), code=C (the
+               error's code, openai/azure), should_retry=true|false
+               (x-should-retry, as OpenAI's servers send it)
   drop         the full Content-Length, half the body, then the socket closes
   slow=S       sleep S, then answer normally
   malformed    200 with the first half of the JSON
@@ -391,10 +393,11 @@ OPENAI_KINDS = {401: ("invalid_request_error", "invalid_api_key"), 403: ("invali
                 404: ("invalid_request_error", None), 429: ("requests", "rate_limit_exceeded")}
 
 
-def error_body(api, status, message, param=None, tei_type=None):
+def error_body(api, status, message, param=None, tei_type=None, code=None):
     """(body bytes, content type) of an error in the API's shape."""
     if api in ("openai", "azure"):
-        kind, code = OPENAI_KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+        kind, default_code = OPENAI_KINDS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+        code = code or default_code
         if api == "azure" and code is None:
             code = str(status)
         doc = {"error": {"message": message, "type": kind, "param": param, "code": code}}
@@ -416,7 +419,7 @@ def error_body(api, status, message, param=None, tei_type=None):
 
 # ------------------------------------------------------------------ faults
 
-COMMON_KEYS = ("times", "after", "retry_after", "retry_after_ms", "retry_after_date")
+COMMON_KEYS = ("times", "after", "retry_after", "retry_after_ms", "retry_after_date", "code", "should_retry")
 KINDS = ("status", "drop", "slow", "malformed", "few", "wrongdim", "nan", "shuffle", "reject", "no_base64")
 
 
@@ -456,9 +459,10 @@ def parse_fault(spec, api):
         arg = float(arg)
     if kind == "shuffle" and not APIS[api].indexed or kind == "no_base64" and not APIS[api].base64:
         raise ValueError(f"fault {kind} does not apply to --api {api}")
-    retry = {k: float(opts.pop(k)) for k in COMMON_KEYS[2:] if k in opts}
+    retry = {k: float(opts.pop(k)) for k in COMMON_KEYS[2:5] if k in opts}
+    retry.update({k: opts.pop(k) for k in COMMON_KEYS[5:] if k in opts})
     if retry and kind != "status":
-        raise ValueError("retry_after* keys go with status=CODE")
+        raise ValueError("retry_after*, code and should_retry go with status=CODE")
     times = opts.get("times", "all" if kind == "reject" else "1")
     left = None if times == "all" else int(times)
     after = int(opts.get("after", "0"))
@@ -494,6 +498,8 @@ def retry_headers(retry):
         headers.append(("retry-after-ms", f"{retry['retry_after_ms']:g}"))
     if "retry_after_date" in retry:
         headers.append(("Retry-After", email.utils.formatdate(time.time() + retry["retry_after_date"], usegmt=True)))
+    if "should_retry" in retry:
+        headers.append(("x-should-retry", retry["should_retry"]))
     return headers
 
 
@@ -645,7 +651,8 @@ class Handler(BaseHTTPRequestHandler):
         kind = entry["fault"] = fault.kind if fault else None
         if kind == "status":
             phrase = HTTPStatus(fault.arg).phrase if fault.arg in HTTPStatus._value2member_map_ else "error"
-            return (fault.arg, *error_body(cfg.api, fault.arg, f"{phrase} (injected fault)"),
+            return (fault.arg, *error_body(cfg.api, fault.arg, f"{phrase} (injected fault)",
+                                           code=fault.retry.get("code")),
                     retry_headers(fault.retry), False)
         if kind == "reject":
             raise ApiError(413 if cfg.api == "tei" else 400, f"input {job.texts.index(fault.arg)} is too long "

@@ -67,7 +67,7 @@ struct WireFormat: Sendable {
     let settings: HTTPProviderSettings
 
     /// The request for a batch; `base64` asks for little-endian float32 in
-    /// base64 where the API offers it (OpenAI and Azure).
+    /// base64 where the API offers it (OpenAI, Azure, Voyage).
     func request(_ texts: [String], base64: Bool) -> HTTPRequest {
         let base = settings.baseURL.hasSuffix("/") ? String(settings.baseURL.dropLast()) : settings.baseURL
         var body = JSONObjectBuilder()
@@ -112,6 +112,8 @@ struct WireFormat: Sendable {
             if let inputType = settings.inputType { body.add("input_type", inputType) }
             if let dimensions = settings.dimensions { body.add("output_dimension", dimensions) }
             if let truncate = settings.truncate { body.add("truncation", truncate == "true") }
+            // Voyage knows base64 (little-endian float32) or nothing at all.
+            if base64 { body.add("encoding_format", "base64") }
         case .gemini:
             // https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
             let model = settings.model.hasPrefix("models/") ? settings.model : "models/\(settings.model)"

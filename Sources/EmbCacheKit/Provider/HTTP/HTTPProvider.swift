@@ -116,7 +116,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         self.pacer =
             settings.requestsPerMinute == nil && settings.tokensPerMinute == nil
             ? nil : RequestPacer(requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute)
-        self.base64.store(settings.api == .openai || settings.api == .azure, ordering: .relaxed)
+        self.base64.store([.openai, .azure, .voyage].contains(settings.api), ordering: .relaxed)
     }
 
     public var providerStatistics: ProviderStatistics? { statistics.withLock { $0 } }
@@ -151,25 +151,36 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 return try decode(response, count: texts.count)
             case .success(let response):
                 let message = describe(response)
-                switch response.status {
-                case 401, 403:
+                // OpenAI's servers say outright whether a retry can help.
+                let serverSays = response.headers["x-should-retry"].map { $0.lowercased() == "true" }
+                let status = response.status
+                if status == 401 || status == 403 {
                     throw EmbCacheError.unauthorized(
                         provider: name,
-                        message: settings.key.map { "the key in $\($0.variable) was refused (\(response.status))" }
-                            ?? "the server wants a key (\(response.status)); set \(settings.api.defaultKeyVariable) or name a variable with --api-key-env"
+                        message: settings.key.map { "the key in $\($0.variable) was refused (\(status))" }
+                            ?? "the server wants a key (\(status)); set \(settings.api.defaultKeyVariable) or name a variable with --api-key-env"
                     )
-                case 400 where asBase64 && Self.refusesBase64(message), 422 where asBase64 && Self.refusesBase64(message):
+                }
+                if (status == 400 || status == 422) && asBase64 && Self.refusesBase64(message) {
                     base64.store(false, ordering: .relaxed)
                     continue
-                case 400, 413, 422:
-                    throw ProviderRejection(status: response.status, message: message)
-                case 429, 500, 502, 503, 504:
-                    retryAfter = Self.retryAfter(response.headers)
-                    rateLimited = response.status == 429
-                    problem = message
-                default:
+                }
+                if status == 429 && Self.errorCode(response) == "insufficient_quota" {
+                    // Billing, not a rate limit: waiting does not help.
+                    throw EmbCacheError.provider(name: name, message: message + " (out of quota; not retried)")
+                }
+                if serverSays == false {
+                    throw EmbCacheError.provider(name: name, message: message + " (the server says not to retry)")
+                }
+                if [400, 413, 422].contains(status) && serverSays != true {
+                    throw ProviderRejection(status: status, message: message)
+                }
+                guard serverSays == true || [408, 409, 429].contains(status) || (500...599).contains(status) else {
                     throw EmbCacheError.provider(name: name, message: message)
                 }
+                retryAfter = Self.retryAfter(response.headers)
+                rateLimited = status == 429
+                problem = message
             case .failure(let failure):
                 guard failure.isTransient else {
                     throw EmbCacheError.provider(name: name, message: redact(failure.description))
@@ -183,6 +194,11 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             // together do not come back together.
             let backoff = Duration.milliseconds(Int64.random(in: 0...min(30_000, 500 << min(attempt, 16))))
             let pause = retryAfter ?? backoff
+            if let retryAfter, retryAfter > Self.longestRetryAfter {
+                throw EmbCacheError.provider(
+                    name: name,
+                    message: "\(problem); the server asks to wait \(String(format: "%g", Self.seconds(retryAfter))) s, longer than a retry is worth")
+            }
             guard attempt < settings.maxRetries else {
                 throw EmbCacheError.provider(
                     name: name,
@@ -192,7 +208,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 throw EmbCacheError.provider(
                     name: name,
                     message:
-                        "\(problem); gave up after \(attempt + 1) attempts: waiting \(Self.seconds(pause)) s more would pass --max-retry-wait"
+                        "\(problem); gave up after \(attempt + 1) attempts: waiting \(String(format: "%.3g", Self.seconds(pause))) s more would pass --max-retry-wait"
                 )
             }
             try Self.sleep(pause)
@@ -233,6 +249,14 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     private func redact(_ text: String) -> String {
         guard let key = settings.key?.value, key.count >= 4 else { return text }
         return text.replacingOccurrences(of: key, with: "[redacted]")
+    }
+
+    /// A server asking for a longer pause is down, not busy: stop.
+    static let longestRetryAfter = Duration.seconds(120)
+
+    /// `error.code` of an OpenAI-style error answer.
+    private static func errorCode(_ response: HTTPResponse) -> String? {
+        (try? JSONValue.parse(response.body))?["error"]?["code"]?.string
     }
 
     private static let reasons = [
