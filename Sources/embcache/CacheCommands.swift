@@ -82,15 +82,34 @@ struct ModelsCommand: EmbCacheSubcommand {
         let catalog = try ModelCatalog.load(
             path: ModelCatalog.path(flag: config, environment: environment), required: config != nil)
         var lines = ""
+        var broken = false
         for name in catalog.models.keys.sorted() {
             // What the filter would make of `--model NAME`, offline so no key is needed.
-            var options = try FilterOptions.parse(["--model", name] + (config.map { ["--config", $0] } ?? []))
-            options.offline = true
-            let settings = ProviderSettings(flags: options, named: catalog.models[name])
-            let (_, identity) = try settings.resolve(model: name, environment: environment, offline: true)
-            lines += "\(name)\t\(settings.string(nil, "provider") ?? "-")\t\(identity.canonical)\n"
+            do {
+                var options = try FilterOptions.parse(["--model", name])
+                options.offline = true
+                let settings = ProviderSettings(flags: options, named: catalog.models[name])
+                let (choice, identity) = try settings.resolve(model: name, environment: environment, offline: true)
+                lines += "\(name)\t\(settings.string(nil, "provider") ?? choice.name ?? "-")\t\(identity.canonical)\n"
+            } catch {
+                note("\(catalog.path ?? "config"): models.\(name): \(error)")
+                broken = true
+            }
         }
         try writeStdout(lines)
+        if broken { throw ExitCode(78) }
+    }
+}
+
+extension ProviderChoice {
+    /// The provider's name, as `--provider` takes it.
+    var name: String? {
+        switch self {
+        case .hash: "hash"
+        case .command: "command"
+        case .http(let settings): settings.api.rawValue
+        case .none: nil
+        }
     }
 }
 

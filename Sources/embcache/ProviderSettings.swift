@@ -82,15 +82,17 @@ struct ProviderSettings {
                     + (flags.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
         }
         let truncate = string(flags.truncate, "truncate") ?? named?.truncate
+        try refuseParameters(api)
         if let truncate {
             let allowed = api == .cohere ? ["NONE", "START", "END"] : ["true", "false"]
             guard allowed.contains(api == .cohere ? truncate.uppercased() : truncate) else {
-                throw EmbCacheError.usage(
-                    "--truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
+                throw misuse(
+                    flags.truncate != nil,
+                    "truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
             }
         }
         return HTTPProviderSettings(
-            api: api, model: model, baseURL: base, key: key, dimensions: integer(flags.dimensions, "dimensions"),
+            api: api, model: model, baseURL: base, keyVariable: variable, key: key, dimensions: integer(flags.dimensions, "dimensions"),
             inputType: string(flags.inputType, "input-type"), taskType: string(flags.taskType, "task-type"),
             truncate: api == .cohere ? truncate?.uppercased() : truncate,
             deployment: string(flags.deployment, "deployment"), apiVersion: string(flags.apiVersion, "api-version"),
@@ -100,4 +102,31 @@ struct ProviderSettings {
     }
 
     private func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+
+    /// A parameter the API never sends would still split the cache by
+    /// identity, for identical vectors: refused, as a usage error on the
+    /// command line and a configuration error in the file.
+    private func refuseParameters(_ api: HTTPAPI) throws {
+        let accepted: [(name: String, flag: Bool, given: Bool, apis: Set<HTTPAPI>)] = [
+            ("dimensions", flags.dimensions != nil, integer(flags.dimensions, "dimensions") != nil,
+             [.openai, .azure, .ollama, .cohere, .voyage, .gemini]),
+            ("input-type", flags.inputType != nil, string(flags.inputType, "input-type") != nil, [.cohere, .voyage]),
+            ("task-type", flags.taskType != nil, string(flags.taskType, "task-type") != nil, [.gemini]),
+            ("truncate", flags.truncate != nil, (flags.truncate ?? named?.truncate) != nil,
+             [.ollama, .cohere, .voyage, .tei]),
+            ("deployment", flags.deployment != nil, string(flags.deployment, "deployment") != nil, [.azure]),
+            ("api-version", flags.apiVersion != nil, string(flags.apiVersion, "api-version") != nil, [.azure]),
+        ]
+        for parameter in accepted where parameter.given && !parameter.apis.contains(api) {
+            throw misuse(
+                parameter.flag,
+                "\(parameter.name) does not apply to the \(api.rawValue) provider (it does to "
+                    + parameter.apis.map(\.rawValue).sorted().joined(separator: ", ") + ")")
+        }
+    }
+
+    /// A usage error for a flag, a configuration error for the file's entry.
+    private func misuse(_ fromFlag: Bool, _ message: String) -> EmbCacheError {
+        fromFlag ? .usage("--" + message) : .configuration("\(named.map { "models.\($0.name)" } ?? "config"): " + message)
+    }
 }

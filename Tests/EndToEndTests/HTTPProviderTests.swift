@@ -336,6 +336,34 @@ import Testing
         #expect(parallel.stdout == clean.stdout)
     }
 
+    /// A parameter the API never sends would split the cache for identical
+    /// vectors: refused, from a flag (64) or from the file (78).
+    @Test func aParameterTheAPIDoesNotTakeIsRefused() throws {
+        let flag = try Embcache.run(
+            ["--provider", "openai", "--model", "m", "--input-type", "query", "--cache-dir",
+             TemporaryDirectory().path],
+            stdin: corpus(1), environment: ["OPENAI_API_KEY": "k"])
+        #expect(flag.status == 64)
+        #expect(flag.stderrText.contains("--input-type does not apply to the openai provider (it does to cohere, voyage)"))
+        let home = TemporaryDirectory()
+        let config = home.write("config.toml", "[models.c]\nprovider = \"cohere\"\ntask_type = \"CLUSTERING\"\n")
+        let file = try Embcache.run(
+            ["--model", "c", "--config", config.path, "--cache-dir", home.path], stdin: corpus(1),
+            environment: ["CO_API_KEY": "k"])
+        #expect(file.status == 78)
+        #expect(file.stderrText.contains("models.c: task-type does not apply to the cohere provider"), "\(file.stderrText)")
+    }
+
+    /// A server that wants a key none was given for: 77, naming the variable.
+    @Test func aServerThatWantsAKeyNamesTheVariable() throws {
+        let server = try EmbeddingServer(api: "ollama")
+        let result = try Embcache.run(
+            server.flags() + ["--api-key-env", "OLLAMA_TEAM_KEY", "--cache-dir", TemporaryDirectory().path],
+            stdin: corpus(1))
+        #expect(result.status == 77)
+        #expect(result.stderrText.contains("the server wants a key (401); set OLLAMA_TEAM_KEY"), "\(result.stderrText)")
+    }
+
     // MARK: - The config file
 
     /// A named model in the config file: the Makefile says `--model small`;
@@ -383,6 +411,18 @@ import Testing
         #expect(available.status == 0, "\(available.stderrText)")
         #expect(available.stdoutLines.contains { $0.hasPrefix("small\topenai\ttext-embedding-3-small?dimensions=4") })
         #expect(available.stdoutLines.contains { $0.hasPrefix("tiny.local\thash\thash-16") })
+    }
+
+    /// One entry that cannot work does not hide the others.
+    @Test func modelsAvailableReportsABrokenEntryAndListsTheRest() throws {
+        let home = TemporaryDirectory()
+        let config = home.write(
+            "config.toml",
+            "[models.cloud]\nprovider = \"azure\"\n\n[models.local]\nmodel = \"hash-8\"\n")
+        let result = try Embcache.run(["models", "--available", "--config", config.path])
+        #expect(result.status == 78)
+        #expect(result.stdoutLines == ["local\thash\thash-8"])
+        #expect(result.stderrText.contains("models.cloud: the azure provider needs --base-url"), "\(result.stderrText)")
     }
 
     @Test func aBadConfigFileIsStatus78WithItsLine() throws {

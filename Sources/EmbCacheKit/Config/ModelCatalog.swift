@@ -71,7 +71,9 @@ public struct ModelCatalog: Sendable {
         case string
         /// A positive integer: every integer setting is a count or a limit.
         case count
-        /// Positive seconds, integer or float.
+        /// A count that may be zero (retries).
+        case countOrZero
+        /// Positive seconds, integer or float, at most a year (as the flags).
         case seconds
         /// A boolean or a provider's own word (`"END"`, `"NONE"`).
         case truncate
@@ -79,7 +81,7 @@ public struct ModelCatalog: Sendable {
         var expected: String {
             switch self {
             case .string: "a string"
-            case .count: "an integer"
+            case .count, .countOrZero: "an integer"
             case .seconds: "a number of seconds"
             case .truncate: "a boolean or a string"
             }
@@ -92,8 +94,11 @@ public struct ModelCatalog: Sendable {
         "dimensions": .count, "input-type": .string, "task-type": .string, "truncate": .truncate,
         "deployment": .string, "api-version": .string, "command": .string,
         "batch-size": .count, "batch-bytes": .count, "max-requests": .count, "rpm": .count, "tpm": .count,
-        "timeout": .seconds, "max-retries": .count, "max-retry-wait": .seconds, "window": .count,
+        "timeout": .seconds, "max-retries": .countOrZero, "max-retry-wait": .seconds, "window": .count,
     ]
+
+    /// A year, the longest wait the flags accept.
+    static let maxSeconds: Int64 = 31_536_000
 
     /// Larger than any configuration file; stops `--config /dev/zero`.
     static let maxFileBytes = 1 << 20
@@ -215,8 +220,10 @@ public struct ModelCatalog: Sendable {
         let isPositive: Bool
         switch (kind, value) {
         case (.string, .string), (.truncate, .string), (.truncate, .boolean): return value
-        case (.count, .integer(let number)), (.seconds, .integer(let number)): isPositive = number > 0
-        case (.seconds, .float(let number)): isPositive = number > 0 && number.isFinite
+        case (.count, .integer(let number)): isPositive = number > 0
+        case (.countOrZero, .integer(let number)): isPositive = number >= 0
+        case (.seconds, .integer(let number)): isPositive = number > 0 && number <= maxSeconds
+        case (.seconds, .float(let number)): isPositive = number >= 0.001 && number <= Double(maxSeconds)
         default: throw .configuration("\(place): \(quoted(key)) must be \(kind.expected), not \(value.typeName)")
         }
         guard isPositive else {
@@ -226,7 +233,13 @@ public struct ModelCatalog: Sendable {
             case .float(let float): number = String(float)
             default: number = value.typeName
             }
-            throw .configuration("\(place): \(quoted(key)) must be positive, not \(number)")
+            let range =
+                switch kind {
+                case .countOrZero: "0 or more"
+                case .seconds: "between 0.001 and \(maxSeconds) seconds"
+                default: "positive"
+                }
+            throw .configuration("\(place): \(quoted(key)) must be \(range), not \(number)")
         }
         return value
     }

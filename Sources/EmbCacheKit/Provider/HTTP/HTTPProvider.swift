@@ -23,6 +23,8 @@ public struct HTTPProviderSettings: Sendable, Equatable {
     /// The provider's name of the model (for Azure, the deployment's model).
     public var model: String
     public var baseURL: String
+    /// The variable the key is read from, for messages, set or not.
+    public var keyVariable: String
     public var key: APIKey?
     public var dimensions: Int?
     public var inputType: String?
@@ -39,7 +41,7 @@ public struct HTTPProviderSettings: Sendable, Equatable {
     public var tokensPerMinute: Int?
 
     public init(
-        api: HTTPAPI, model: String, baseURL: String, key: APIKey?, dimensions: Int? = nil, inputType: String? = nil,
+        api: HTTPAPI, model: String, baseURL: String, keyVariable: String? = nil, key: APIKey?, dimensions: Int? = nil, inputType: String? = nil,
         taskType: String? = nil, truncate: String? = nil, deployment: String? = nil, apiVersion: String? = nil,
         timeout: Duration = .seconds(60), maxRetries: Int = 8, maxRetryWait: Duration = .seconds(300),
         requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil
@@ -47,6 +49,7 @@ public struct HTTPProviderSettings: Sendable, Equatable {
         self.api = api
         self.model = model
         self.baseURL = baseURL
+        self.keyVariable = keyVariable ?? key?.variable ?? api.defaultKeyVariable
         self.key = key
         self.dimensions = dimensions
         self.inputType = inputType
@@ -158,7 +161,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                     throw EmbCacheError.unauthorized(
                         provider: name,
                         message: settings.key.map { "the key in $\($0.variable) was refused (\(status))" }
-                            ?? "the server wants a key (\(status)); set \(settings.api.defaultKeyVariable) or name a variable with --api-key-env"
+                            ?? "the server wants a key (\(status)); set \(settings.keyVariable)"
                     )
                 }
                 if (status == 400 || status == 422) && asBase64 && Self.refusesBase64(message) {
@@ -169,11 +172,12 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                     // Billing, not a rate limit: waiting does not help.
                     throw EmbCacheError.provider(name: name, message: message + " (out of quota; not retried)")
                 }
-                if serverSays == false {
-                    throw EmbCacheError.provider(name: name, message: message + " (the server says not to retry)")
-                }
+                // A refused batch is split whatever the server says of retrying it whole.
                 if [400, 413, 422].contains(status) && serverSays != true {
                     throw ProviderRejection(status: status, message: message)
+                }
+                if serverSays == false {
+                    throw EmbCacheError.provider(name: name, message: message + " (the server says not to retry)")
                 }
                 guard serverSays == true || [408, 409, 429].contains(status) || (500...599).contains(status) else {
                     throw EmbCacheError.provider(name: name, message: message)
@@ -273,18 +277,14 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     /// `retry-after-ms` (milliseconds) or `Retry-After` (seconds, or an
     /// HTTP date).
     static func retryAfter(_ headers: [String: String], now: Date = Date()) -> Duration? {
-        if let text = headers["retry-after-ms"], let milliseconds = Double(text), milliseconds >= 0,
-            milliseconds < 86_400_000
-        {
-            return .milliseconds(Int64(milliseconds.rounded(.up)))
+        // Waits are capped at a year, far past any that is worth waiting.
+        func wait(_ seconds: Double) -> Duration { .milliseconds(Int64((min(seconds, 31_536_000) * 1000).rounded(.up))) }
+        if let text = headers["retry-after-ms"], let milliseconds = Double(text), milliseconds >= 0 {
+            return wait(milliseconds / 1000)
         }
         guard let text = headers["retry-after"]?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = Double(text), seconds >= 0, seconds < 86_400 {
-            return .milliseconds(Int64((seconds * 1000).rounded(.up)))
-        }
-        guard let date = httpDate(text) else { return nil }
-        let seconds = max(0, date.timeIntervalSince(now))
-        return seconds < 86_400 ? .milliseconds(Int64((seconds * 1000).rounded(.up))) : nil
+        if let seconds = Double(text), seconds >= 0 { return wait(seconds) }
+        return httpDate(text).map { wait(max(0, $0.timeIntervalSince(now))) }
     }
 
     /// IMF-fixdate, and the two obsolete forms RFC 9110 still accepts.
