@@ -243,7 +243,7 @@ import Testing
     // MARK: - Exit statuses
 
     /// The statuses as EXIT STATUS documents them.
-    static let documentedStatuses: Set<Int32> = [0, 64, 65, 66, 69, 70, 74, 78, 130]
+    static let documentedStatuses: Set<Int32> = [0, 64, 65, 66, 69, 70, 74, 77, 78, 130]
 
     @Test func exitStatusSectionListsWhatTheCodeUses() throws {
         let listed = Set(
