@@ -67,7 +67,8 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Azure OpenAI api-version.", valueName: "version"))
     var apiVersion: String?
 
-    @Option(help: ArgumentHelp("Retries of a failed request (429, 5xx, timeouts, dropped connections).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Retries of a failed request (429, 5xx, timeouts, dropped connections).", valueName: "n"))
     var maxRetries: Int?
 
     @Option(help: ArgumentHelp("Most seconds one batch may wait between its retries.", valueName: "seconds"))
@@ -76,7 +77,8 @@ struct FilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Requests per minute to stay under.", valueName: "n"))
     var rpm: Int?
 
-    @Option(help: ArgumentHelp("Tokens per minute to stay under (a token is taken as 4 bytes of text).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Tokens per minute to stay under (a token is taken as 4 bytes of text).", valueName: "n"))
     var tpm: Int?
 
     @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
@@ -187,7 +189,8 @@ struct FilterOptions: ParsableArguments {
             cacheDirectory: try CacheDirectory.resolve(flag: cacheDir, environment: environment),
             inputMode: input, textField: textField, format: format, dtype: dtype, outputField: outputField,
             normalize: !noNormalize, outputPath: output, window: settings.integer(window, "window"),
-            batchSize: settings.integer(batchSize, "batch-size"), batchBytes: settings.integer(batchBytes, "batch-bytes"),
+            batchSize: settings.integer(batchSize, "batch-size"),
+            batchBytes: settings.integer(batchBytes, "batch-bytes"),
             maxRequests: settings.integer(maxRequests, "max-requests") ?? 4, onError: onError,
             maxLineBytes: maxLineBytes, verbosity: quiet ? .quiet : verbose ? .verbose : .normal,
             showProgress: isatty(STDERR_FILENO) == 1)

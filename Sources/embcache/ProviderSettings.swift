@@ -19,13 +19,15 @@ struct ProviderSettings {
     /// cached under: the provider's model name and every parameter that
     /// changes its vectors, so a config alias and the same settings given
     /// as flags share one cache file.
-    func resolve(model: String, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity) {
+    func resolve(model: String, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity)
+    {
         let providerModel = named?.providerModel ?? model
         let command = string(flags.command, "command")
         let hashDimension = HashEmbedder.dimension(forModel: providerModel)
         let timeout = seconds(flags.timeout, "timeout") ?? 60
         let plain = ModelIdentity(name: providerModel)
-        switch string(flags.provider, "provider") ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil) {
+        switch string(flags.provider, "provider") ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil)
+        {
         case "hash":
             guard let hashDimension else {
                 throw EmbCacheError.usage(
@@ -40,7 +42,8 @@ struct ProviderSettings {
             return (.command(command, timeout: duration(timeout)), plain)
         case let name? where HTTPAPI(rawValue: name) != nil:
             try refuseHashName(hashDimension)
-            let settings = try http(HTTPAPI(rawValue: name)!, model: providerModel, timeout: timeout,
+            let settings = try http(
+                HTTPAPI(rawValue: name)!, model: providerModel, timeout: timeout,
                 environment: environment, offline: offline)
             return (.http(settings), ModelIdentity(name: providerModel, parameters: settings.identityParameters))
         case let name?:
@@ -92,7 +95,8 @@ struct ProviderSettings {
             }
         }
         return HTTPProviderSettings(
-            api: api, model: model, baseURL: base, keyVariable: variable, key: key, dimensions: integer(flags.dimensions, "dimensions"),
+            api: api, model: model, baseURL: base, keyVariable: variable, key: key,
+            dimensions: integer(flags.dimensions, "dimensions"),
             inputType: string(flags.inputType, "input-type"), taskType: string(flags.taskType, "task-type"),
             truncate: api == .cohere ? truncate?.uppercased() : truncate,
             deployment: string(flags.deployment, "deployment"), apiVersion: string(flags.apiVersion, "api-version"),
@@ -108,12 +112,16 @@ struct ProviderSettings {
     /// command line and a configuration error in the file.
     private func refuseParameters(_ api: HTTPAPI) throws {
         let accepted: [(name: String, flag: Bool, given: Bool, apis: Set<HTTPAPI>)] = [
-            ("dimensions", flags.dimensions != nil, integer(flags.dimensions, "dimensions") != nil,
-             [.openai, .azure, .ollama, .cohere, .voyage, .gemini]),
+            (
+                "dimensions", flags.dimensions != nil, integer(flags.dimensions, "dimensions") != nil,
+                [.openai, .azure, .ollama, .cohere, .voyage, .gemini]
+            ),
             ("input-type", flags.inputType != nil, string(flags.inputType, "input-type") != nil, [.cohere, .voyage]),
             ("task-type", flags.taskType != nil, string(flags.taskType, "task-type") != nil, [.gemini]),
-            ("truncate", flags.truncate != nil, (flags.truncate ?? named?.truncate) != nil,
-             [.ollama, .cohere, .voyage, .tei]),
+            (
+                "truncate", flags.truncate != nil, (flags.truncate ?? named?.truncate) != nil,
+                [.ollama, .cohere, .voyage, .tei]
+            ),
             ("deployment", flags.deployment != nil, string(flags.deployment, "deployment") != nil, [.azure]),
             ("api-version", flags.apiVersion != nil, string(flags.apiVersion, "api-version") != nil, [.azure]),
         ]
@@ -127,6 +135,7 @@ struct ProviderSettings {
 
     /// A usage error for a flag, a configuration error for the file's entry.
     private func misuse(_ fromFlag: Bool, _ message: String) -> EmbCacheError {
-        fromFlag ? .usage("--" + message) : .configuration("\(named.map { "models.\($0.name)" } ?? "config"): " + message)
+        fromFlag
+            ? .usage("--" + message) : .configuration("\(named.map { "models.\($0.name)" } ?? "config"): " + message)
     }
 }

@@ -129,7 +129,10 @@ import Testing
             ["--model", "m", "--command", fakeProvider("--dim 9"), "--cache-dir", cache.path],
             stdin: "{\"text\":\"b\"}\n")
         #expect(other.status == 69)
-        #expect(other.stderrText == "embcache: provider command: batch of 1 text from stdin:1: vector 1 of the batch has 9 dimensions, expected 8\n")
+        #expect(
+            other.stderrText
+                == "embcache: provider command: batch of 1 text from stdin:1: vector 1 of the batch has 9 dimensions, expected 8\n"
+        )
     }
 
     @Test func aFileThatIsNotSQLiteIsAnUnusableCache() throws {

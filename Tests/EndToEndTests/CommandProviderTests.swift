@@ -13,22 +13,35 @@ import Testing
     }
 
     static let faults: [Fault] = [
-        Fault(flags: "--die-after 2", message: "provider command: batch of 5 texts from stdin:[0-9]+: the command exited with status 3"),
-        Fault(flags: "--garbage-after 2", message: "provider command: batch of 5 texts from stdin:[0-9]+: answer is not JSON"),
-        Fault(flags: "--short-after 2", message: "provider command: batch of 5 texts from stdin:[0-9]+: answered 4 vectors for a batch of 5 texts"),
-        Fault(flags: "--error-after 2", message: "provider command: batch of 5 texts from stdin:[0-9]+: the command reported: model exploded"),
+        Fault(
+            flags: "--die-after 2",
+            message: "provider command: batch of 5 texts from stdin:[0-9]+: the command exited with status 3"),
+        Fault(
+            flags: "--garbage-after 2",
+            message: "provider command: batch of 5 texts from stdin:[0-9]+: answer is not JSON"),
+        Fault(
+            flags: "--short-after 2",
+            message: "provider command: batch of 5 texts from stdin:[0-9]+: answered 4 vectors for a batch of 5 texts"),
+        Fault(
+            flags: "--error-after 2",
+            message: "provider command: batch of 5 texts from stdin:[0-9]+: the command reported: model exploded"),
         Fault(
             flags: "--wrong-dim-after 2",
-            message: "provider command: batch of 5 texts from stdin:[0-9]+: vector 1 of the batch has 9 dimensions, expected 8"),
+            message:
+                "provider command: batch of 5 texts from stdin:[0-9]+: vector 1 of the batch has 9 dimensions, expected 8"
+        ),
         // The stale line reaches embcache before the next request (output
         // nobody asked for), with its answer (two lines for one request) or
         // before it (an answer to request 2 while 3 waits): whichever, an
         // error, never a shifted vector.
         Fault(
             flags: "--extra-line-after 1",
-            message: "provider command: batch of 5 texts from stdin:[0-9]+: the command (wrote output that answers no request"
+            message:
+                "provider command: batch of 5 texts from stdin:[0-9]+: the command (wrote output that answers no request"
                 + "|wrote more than one line for one request|answered request 2 while request 3 was waiting)"),
-        Fault(flags: "--hang-after 2", message: #"provider command: batch of 5 texts from stdin:[0-9]+: no answer within 1 s \(see --timeout\)"#),
+        Fault(
+            flags: "--hang-after 2",
+            message: #"provider command: batch of 5 texts from stdin:[0-9]+: no answer within 1 s \(see --timeout\)"#),
     ]
 
     @Test(arguments: faults)

@@ -131,13 +131,15 @@ import Testing
             message: "provider openai: batch of 4 texts from stdin:9: answered 3 vectors for a batch of 4 texts"),
         Fatal(
             fault: "wrongdim,after=2", status: 69,
-            message: "provider openai: batch of 4 texts from stdin:9: vector 4 of the batch has 7 dimensions, expected 8"),
+            message:
+                "provider openai: batch of 4 texts from stdin:9: vector 4 of the batch has 7 dimensions, expected 8"),
         Fatal(
             fault: "nan,after=2", status: 69,
             message: "provider openai: batch of 4 texts from stdin:9: vector [0-9] of the batch holds NaN or infinity"),
         Fatal(
             fault: "status=503,after=2,times=all", flags: ["--max-retries", "2"], status: 69,
-            message: "provider openai: batch of 4 texts from stdin:9: 503 Service Unavailable.*gave up after 3 attempts"),
+            message: "provider openai: batch of 4 texts from stdin:9: 503 Service Unavailable.*gave up after 3 attempts"
+        ),
         Fatal(
             fault: "status=429,retry_after=3600,after=2", status: 69,
             message: "provider openai: batch of 4 texts from stdin:9: 429 Too Many Requests.*asks to wait 3600 s"),
@@ -189,8 +191,10 @@ import Testing
         let port = closed.port
         _ = consume closed
         let result = try Embcache.run(
-            ["--provider", "openai", "--model", "m", "--base-url", base, "--max-retries", "1",
-             "--cache-dir", TemporaryDirectory().path],
+            [
+                "--provider", "openai", "--model", "m", "--base-url", base, "--max-retries", "1",
+                "--cache-dir", TemporaryDirectory().path,
+            ],
             stdin: corpus(2))
         #expect(result.status == 69)
         #expect(result.stderrText.contains("cannot connect"), "\(result.stderrText) (port \(port))")
@@ -241,8 +245,10 @@ import Testing
     @Test func aRequestRefusedWhateverItHoldsStopsTheRun() throws {
         let server = try EmbeddingServer(api: "openai", faults: ["status=400,times=all"])
         let result = try Embcache.run(
-            server.flags() + ["--cache-dir", TemporaryDirectory().path, "--batch-size", "64", "--max-requests", "1",
-                              "--on-error", "skip"],
+            server.flags() + [
+                "--cache-dir", TemporaryDirectory().path, "--batch-size", "64", "--max-requests", "1",
+                "--on-error", "skip",
+            ],
             stdin: corpus(200), environment: server.environment)
         #expect(result.status == 69)
         #expect(result.stderrText.contains("refused 3 texts one by one and accepted none"), "\(result.stderrText)")
@@ -258,8 +264,10 @@ import Testing
         #expect(result.status == 78)
         #expect(result.stderrText.contains("the cohere provider needs an API key: set CO_API_KEY"))
         let named = try Embcache.run(
-            ["--provider", "cohere", "--model", "embed-v4.0", "--api-key-env", "MY_KEY", "--cache-dir",
-             TemporaryDirectory().path],
+            [
+                "--provider", "cohere", "--model", "embed-v4.0", "--api-key-env", "MY_KEY", "--cache-dir",
+                TemporaryDirectory().path,
+            ],
             stdin: corpus(1))
         #expect(named.stderrText.contains("set MY_KEY"))
     }
@@ -340,18 +348,22 @@ import Testing
     /// vectors: refused, from a flag (64) or from the file (78).
     @Test func aParameterTheAPIDoesNotTakeIsRefused() throws {
         let flag = try Embcache.run(
-            ["--provider", "openai", "--model", "m", "--input-type", "query", "--cache-dir",
-             TemporaryDirectory().path],
+            [
+                "--provider", "openai", "--model", "m", "--input-type", "query", "--cache-dir",
+                TemporaryDirectory().path,
+            ],
             stdin: corpus(1), environment: ["OPENAI_API_KEY": "k"])
         #expect(flag.status == 64)
-        #expect(flag.stderrText.contains("--input-type does not apply to the openai provider (it does to cohere, voyage)"))
+        #expect(
+            flag.stderrText.contains("--input-type does not apply to the openai provider (it does to cohere, voyage)"))
         let home = TemporaryDirectory()
         let config = home.write("config.toml", "[models.c]\nprovider = \"cohere\"\ntask_type = \"CLUSTERING\"\n")
         let file = try Embcache.run(
             ["--model", "c", "--config", config.path, "--cache-dir", home.path], stdin: corpus(1),
             environment: ["CO_API_KEY": "k"])
         #expect(file.status == 78)
-        #expect(file.stderrText.contains("models.c: task-type does not apply to the cohere provider"), "\(file.stderrText)")
+        #expect(
+            file.stderrText.contains("models.c: task-type does not apply to the cohere provider"), "\(file.stderrText)")
     }
 
     /// A server that wants a key none was given for: 77, naming the variable.
@@ -395,7 +407,10 @@ import Testing
         #expect(result.status == 0, "\(result.stderrText)")
         #expect(vectors(result.stdout).allSatisfy { $0.count == 4 })
         #expect(server.requests.compactMap { $0["inputs"] as? Int }.sorted() == [1, 2, 2])
-        #expect(server.requests.allSatisfy { ($0["body"] as? [String: Any])?["model"] as? String == "text-embedding-3-small" })
+        #expect(
+            server.requests.allSatisfy {
+                ($0["body"] as? [String: Any])?["model"] as? String == "text-embedding-3-small"
+            })
 
         // A flag wins over the file; $XDG_CONFIG_HOME/embcache/config.toml is the default file.
         try FileManager.default.createDirectory(at: home.file("embcache"), withIntermediateDirectories: true)

@@ -276,7 +276,8 @@ public final class Pipeline {
             vectors[key] = lastComputed[key]
             rejections[key] = lastRejections[key]
         }
-        lastComputed = Dictionary(answered.computed.map { ($0.key, $0.vector) }, uniquingKeysWith: { first, _ in first })
+        lastComputed = Dictionary(
+            answered.computed.map { ($0.key, $0.vector) }, uniquingKeysWith: { first, _ in first })
         lastRejections = rejections
         let computedKeys = Set(lastComputed.keys).union(window.borrowed)
         var computedCount = 0
@@ -376,4 +377,3 @@ public final class Pipeline {
         }
     }
 }
-

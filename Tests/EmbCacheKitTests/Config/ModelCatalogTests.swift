@@ -313,10 +313,22 @@ import Testing
         ("[models.small]\nrpm = -60", #"models.small: "rpm" must be positive, not -60"#),
         ("[models.small]\nwindow = 0", #"models.small: "window" must be positive, not 0"#),
         ("[models.small]\ntimeout = 0", #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not 0"#),
-        ("[models.small]\ntimeout = -1.5", #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not -1.5"#),
-        ("[models.small]\nmax-retry-wait = inf", #"models.small: "max-retry-wait" must be between 0.001 and 31536000 seconds, not inf"#),
-        ("[models.small]\ntimeout = nan", #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not nan"#),
-        ("[models.small]\ntimeout = 1e300", #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not 1e+300"#),
+        (
+            "[models.small]\ntimeout = -1.5",
+            #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not -1.5"#
+        ),
+        (
+            "[models.small]\nmax-retry-wait = inf",
+            #"models.small: "max-retry-wait" must be between 0.001 and 31536000 seconds, not inf"#
+        ),
+        (
+            "[models.small]\ntimeout = nan",
+            #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not nan"#
+        ),
+        (
+            "[models.small]\ntimeout = 1e300",
+            #"models.small: "timeout" must be between 0.001 and 31536000 seconds, not 1e+300"#
+        ),
         ("[models.small]\nmax-retries = -1", #"models.small: "max-retries" must be 0 or more, not -1"#),
         ("[other]\na = 1", #"unknown table "other"; models go under [models.NAME]"#),
         ("debug = true\n[models.a]", #"unknown key "debug"; models go under [models.NAME]"#),

@@ -10,13 +10,15 @@ import Testing
         // Decimals that round differently through Double than straight to
         // float32 are the trap: 1.00000005960464477539062500000001 is just
         // over the midpoint between 1 and the next float.
-        let text = #"{"data":[{"index":0,"embedding":[0.1,-2.5e-3,1.00000005960464477539062500000001,1e-46,3.4028235e38]}]}"#
+        let text =
+            #"{"data":[{"index":0,"embedding":[0.1,-2.5e-3,1.00000005960464477539062500000001,1e-46,3.4028235e38]}]}"#
         let document = try JSONValue.parse(Array(text.utf8))
         guard case .numbers(let floats)? = document["data"]?.elements?.first?["embedding"] else {
             Issue.record("not read as numbers: \(document)")
             return
         }
-        #expect(floats == [Float("0.1")!, Float("-2.5e-3")!, Float(bitPattern: 0x3F80_0001), 0, .greatestFiniteMagnitude])
+        #expect(
+            floats == [Float("0.1")!, Float("-2.5e-3")!, Float(bitPattern: 0x3F80_0001), 0, .greatestFiniteMagnitude])
         #expect(document["data"]?.elements?.first?["index"]?.integer == 0)
     }
 
@@ -86,7 +88,8 @@ import Testing
         #expect(settings.identityParameters == ["input_type": "search_document"])
         settings.dimensions = 256
         settings.truncate = "END"
-        #expect(settings.identityParameters == ["input_type": "search_document", "dimensions": "256", "truncate": "END"])
+        #expect(
+            settings.identityParameters == ["input_type": "search_document", "dimensions": "256", "truncate": "END"])
         let openai = HTTPProviderSettings(api: .openai, model: "text-embedding-3-small", baseURL: "http://x", key: nil)
         #expect(openai.identityParameters.isEmpty)
         let gemini = HTTPProviderSettings(

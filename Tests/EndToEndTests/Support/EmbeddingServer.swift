@@ -28,7 +28,9 @@ final class EmbeddingServer {
         }
     }
 
-    init(api: String, faults: [String] = [], dimension: Int = 8, latency: Double = 0, key: String? = EmbeddingServer.key)
+    init(
+        api: String, faults: [String] = [], dimension: Int = 8, latency: Double = 0, key: String? = EmbeddingServer.key
+    )
         throws
     {
         self.api = api

@@ -79,7 +79,8 @@ struct WireFormat: Sendable {
             // https://learn.microsoft.com/en-us/azure/ai-foundry/openai/reference#embeddings
             if api == .azure {
                 let deployment = percentEncoded(settings.deployment ?? settings.model)
-                url = "\(base)/openai/deployments/\(deployment)/embeddings?api-version=\(percentEncoded(settings.apiVersion ?? HTTPProviderSettings.defaultAzureAPIVersion))"
+                url =
+                    "\(base)/openai/deployments/\(deployment)/embeddings?api-version=\(percentEncoded(settings.apiVersion ?? HTTPProviderSettings.defaultAzureAPIVersion))"
                 auth = settings.key.map { "api-key: \($0.value)" }
             } else {
                 url = "\(base)/embeddings"
@@ -205,7 +206,9 @@ struct WireFormat: Sendable {
                 throw AnswerProblem("embedding \(position + 1) is not base64 of float32 values")
             }
             return data.withUnsafeBytes { raw in
-                (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                (0..<(data.count / 4)).map {
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                }
             }
         case .array([]):
             return []
@@ -215,7 +218,8 @@ struct WireFormat: Sendable {
     }
 
     private func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? text
+        text.addingPercentEncoding(
+            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? text
     }
 }
 

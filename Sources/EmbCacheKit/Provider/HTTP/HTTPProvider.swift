@@ -41,7 +41,8 @@ public struct HTTPProviderSettings: Sendable, Equatable {
     public var tokensPerMinute: Int?
 
     public init(
-        api: HTTPAPI, model: String, baseURL: String, keyVariable: String? = nil, key: APIKey?, dimensions: Int? = nil, inputType: String? = nil,
+        api: HTTPAPI, model: String, baseURL: String, keyVariable: String? = nil, key: APIKey?, dimensions: Int? = nil,
+        inputType: String? = nil,
         taskType: String? = nil, truncate: String? = nil, deployment: String? = nil, apiVersion: String? = nil,
         timeout: Duration = .seconds(60), maxRetries: Int = 8, maxRetryWait: Duration = .seconds(300),
         requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil
@@ -118,7 +119,8 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         self.wire = WireFormat(api: settings.api, settings: settings)
         self.pacer =
             settings.requestsPerMinute == nil && settings.tokensPerMinute == nil
-            ? nil : RequestPacer(requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute)
+            ? nil
+            : RequestPacer(requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute)
         self.base64.store([.openai, .azure, .voyage].contains(settings.api), ordering: .relaxed)
     }
 
@@ -201,7 +203,9 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             if let retryAfter, retryAfter > Self.longestRetryAfter {
                 throw EmbCacheError.provider(
                     name: name,
-                    message: "\(problem); the server asks to wait \(String(format: "%g", Self.seconds(retryAfter))) s, longer than a retry is worth")
+                    message:
+                        "\(problem); the server asks to wait \(String(format: "%g", Self.seconds(retryAfter))) s, longer than a retry is worth"
+                )
             }
             guard attempt < settings.maxRetries else {
                 throw EmbCacheError.provider(
@@ -231,7 +235,8 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             return try wire.vectors(from: document, count: count)
         } catch let failure as JSONScanner.Failure {
             throw EmbCacheError.provider(
-                name: name, message: "answer (\(response.status), \(response.body.count) bytes) is not JSON: \(failure.message)")
+                name: name,
+                message: "answer (\(response.status), \(response.body.count) bytes) is not JSON: \(failure.message)")
         } catch let problem as AnswerProblem {
             throw EmbCacheError.provider(name: name, message: "unexpected answer: \(problem.message)")
         }
@@ -241,8 +246,9 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     private func describe(_ response: HTTPResponse) -> String {
         let document = try? JSONValue.parse(response.body)
         var text = "\(response.status)" + (Self.reasons[response.status].map { " " + $0 } ?? "")
-        if let message = wire.errorMessage(document) ?? (document == nil && !response.body.isEmpty
-            ? String(decoding: response.body.prefix(200), as: UTF8.self) : nil)
+        if let message = wire.errorMessage(document)
+            ?? (document == nil && !response.body.isEmpty
+                ? String(decoding: response.body.prefix(200), as: UTF8.self) : nil)
         {
             text += ": " + String(message.prefix(300))
         }
@@ -278,7 +284,9 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     /// HTTP date).
     static func retryAfter(_ headers: [String: String], now: Date = Date()) -> Duration? {
         // Waits are capped at a year, far past any that is worth waiting.
-        func wait(_ seconds: Double) -> Duration { .milliseconds(Int64((min(seconds, 31_536_000) * 1000).rounded(.up))) }
+        func wait(_ seconds: Double) -> Duration {
+            .milliseconds(Int64((min(seconds, 31_536_000) * 1000).rounded(.up)))
+        }
         if let text = headers["retry-after-ms"], let milliseconds = Double(text), milliseconds >= 0 {
             return wait(milliseconds / 1000)
         }
