@@ -1,4 +1,5 @@
 import CSQLite
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -20,10 +21,18 @@ public final class SQLiteStore: VectorStore {
     public let directory: String
     public let identity: ModelIdentity
     public let path: String
-    public private(set) var dimension: Int?
+    /// Lookups and inserts may run on two threads at once.
+    public var dimension: Int? {
+        get { knownDimension.withLock { $0 } }
+        set { knownDimension.withLock { $0 = newValue } }
+    }
+    private let knownDimension = Mutex<Int?>(nil)
 
     /// nil for a lookup-only store whose model file does not exist.
     private let connection: SQLiteConnection?
+    /// A second connection for lookups, so that they never wait for a
+    /// commit in progress on the first (WAL readers see the last commit).
+    private var reader: SQLiteConnection?
     private let provider: String?
     private var metadataWritten: Bool
     private var selectStatement: SQLiteStatement?
@@ -45,8 +54,8 @@ public final class SQLiteStore: VectorStore {
         let writable = provider != nil
         if !writable && access(path, F_OK) != 0 {
             connection = nil
-            dimension = expectedDimension
             metadataWritten = true
+            knownDimension.withLock { $0 = expectedDimension }
             return
         }
         if writable {
@@ -115,17 +124,25 @@ public final class SQLiteStore: VectorStore {
                     "holds \(dimension)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)"
             )
         }
-        self.dimension = dimension ?? expectedDimension
         self.connection = db
         metadataWritten = metadata["model"] != nil && metadata["dimension"] != nil
+        self.dimension = dimension ?? expectedDimension
         if writable && provider != nil && (metadata["model"] == nil || (!metadataWritten && self.dimension != nil)) {
             try retryingWrite { () in try writeMetadata(dimension: self.dimension) }
             metadataWritten = self.dimension != nil
         }
+        if writable {
+            // Read-write, though it only reads: whichever connection closes
+            // last checkpoints and removes the -wal and -shm files, which a
+            // read-only one cannot.
+            reader = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: false) }
+            sqlite3_busy_timeout(reader!.handle, 10_000)
+            try reader!.execute("PRAGMA cache_size = -16384")
+        }
     }
 
     public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
-        guard let connection else { return keys.map { _ in .miss } }
+        guard let connection = reader ?? connection else { return keys.map { _ in .miss } }
         let select = try selectStatement ?? connection.prepare("SELECT embedding FROM embedding WHERE hashid = ?1")
         selectStatement = select
         try connection.execute("BEGIN")
@@ -137,7 +154,7 @@ public final class SQLiteStore: VectorStore {
             try key.withUnsafeBytes { bytes in try select.bind(bytes, at: 1) }
             if try select.step() {
                 let found = StoredVector.decode(select.blob(at: 0), dimension: dimension)
-                if case .hit(let vector) = found, dimension == nil { dimension = vector.count }
+                if case .hit(let vector) = found { knownDimension.withLock { $0 = $0 ?? vector.count } }
                 results.append(found)
             } else {
                 results.append(.miss)
@@ -164,11 +181,14 @@ public final class SQLiteStore: VectorStore {
         // the other: a text without its vector is a miss computed again,
         // while a vector without its text could never be tied to it again.
         try retryingWrite { () in try insertTexts(entries, connection) }
-        // The vectors' transaction writes the texts again (no-ops, unless a
-        // gc took them since): it holds hashstring's write lock to its
-        // commit, so a gc can never come between a vector and its text.
+        // The vectors' transaction holds hashstring's write lock too (BEGIN
+        // IMMEDIATE starts a write on every attached file) to its commit, so
+        // a gc can never come between a vector and its text; it writes again
+        // the texts a gc took since the first commit. Checking by digest
+        // alone is much cheaper than inserting again, which also probes the
+        // index of whole texts.
         try retryingWrite { () in
-            try insertTexts(entries, connection)
+            try insertMissingTexts(entries, connection)
             let keep = try connection.prepare(
                 "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             let replace = try connection.prepare(
@@ -185,6 +205,18 @@ public final class SQLiteStore: VectorStore {
         // Only once committed: a rolled-back transaction changed nothing.
         dimension = width
         metadataWritten = true
+    }
+
+    private func insertMissingTexts(_ entries: [StoreEntry], _ connection: SQLiteConnection) throws {
+        let exists = try connection.prepare("SELECT 1 FROM hs.hashstring WHERE hashid = ?1")
+        var missing: [StoreEntry] = []
+        for entry in entries {
+            exists.reset()
+            try entry.key.withUnsafeBytes { bytes in try exists.bind(bytes, at: 1) }
+            if try !exists.step() { missing.append(entry) }
+        }
+        exists.reset()
+        if !missing.isEmpty { try insertTexts(missing, connection) }
     }
 
     private func insertTexts(_ entries: [StoreEntry], _ connection: SQLiteConnection) throws {
