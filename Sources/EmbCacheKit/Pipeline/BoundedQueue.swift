@@ -36,6 +36,18 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         return item
     }
 
+    /// Waits for an item, then takes it with up to `limit - 1` more that
+    /// are already queued; empty once the queue is closed and empty.
+    func popAvailable(limit: Int) -> [Element] {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !closed { condition.wait() }
+        let taken = Array(items.prefix(limit))
+        items.removeFirst(taken.count)
+        condition.broadcast()
+        return taken
+    }
+
     /// No more pushes; what is queued can still be popped.
     func close() {
         condition.lock()

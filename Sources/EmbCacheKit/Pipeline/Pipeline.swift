@@ -95,37 +95,67 @@ public final class Pipeline {
             writing.leave()
         }
 
+        // Commits run on a thread of their own, in window order: a window's
+        // rows go to the writer once its vectors are committed, while the
+        // main stage looks up and sends the next windows.
+        // When commits fall behind, the windows waiting are committed in one
+        // transaction: every index page they share is written once.
+        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: 3)
+        let commitFailure = Mutex<Error?>(nil)
+        let committing = DispatchGroup()
+        let store = UnsafeSendable(self.store)
+        let uncommitted = self.uncommitted
+        committing.enter()
+        Thread.detachNewThread {
+            while case let waiting = commits.popAvailable(limit: 4), !waiting.isEmpty {
+                // After a failed commit nothing more is committed or written.
+                guard commitFailure.withLock({ $0 == nil }) else { continue }
+                let entries = waiting.flatMap(\.entries)
+                do {
+                    try store.value.insert(entries)
+                    uncommitted.remove(entries)
+                    for (_, rows) in waiting where !rows.isEmpty { encoded.push(rows) }
+                } catch {
+                    commitFailure.withLock { $0 = error }
+                }
+            }
+            committing.leave()
+        }
+        let commit: ([StoreEntry], [OutputRow]) -> Void = { entries, rows in
+            uncommitted.add(entries)
+            commits.push((entries, rows))
+        }
+
         // One window is in flight while the next is looked up and sent: its
         // commit overlaps the next window's requests.
         let pool = provider.map {
             RequestPool(
-                provider: $0, limits: settings.limits, width: settings.maxRequests, dimension: store.dimension,
+                provider: $0, limits: settings.limits, width: settings.maxRequests, dimension: self.store.dimension,
                 reporter: reporter)
         }
         var failure: Error?
         var pending: Window?
-        let emit: ([OutputRow]) -> Void = { encoded.push($0) }
         do {
             while let next = decoded.pop() {
                 let current: Window
                 do {
-                    if let error = writeFailure.withLock({ $0 }) { throw error }
+                    if let error = writeFailure.withLock({ $0 }) ?? commitFailure.withLock({ $0 }) { throw error }
                     current = try begin(try next.get(), pool: pool, after: pending)
                 } catch {
                     // What was sent before the failure is committed and written.
                     if let window = pending {
                         pending = nil
-                        try finish(window, emit: emit)
+                        try finish(window, commit: commit)
                     }
                     throw error
                 }
                 if let previous = pending {
                     pending = current
                     do {
-                        try finish(previous, emit: emit)
+                        try finish(previous, commit: commit)
                     } catch {
                         pending = nil
-                        abandon(current, pool: pool)
+                        abandon(current, pool: pool, commit: commit)
                         throw error
                     }
                 } else {
@@ -136,7 +166,7 @@ public final class Pipeline {
             }
             if let window = pending {
                 pending = nil
-                try finish(window, emit: emit)
+                try finish(window, commit: commit)
             }
         } catch {
             failure = error
@@ -144,13 +174,15 @@ public final class Pipeline {
         pool?.stop()
         pool?.close()
         decoded.close()
+        commits.close()
+        committing.wait()
         encoded.close()
         writing.wait()
-        if let failure = failure ?? writeFailure.withLock({ $0 }) {
+        if let failure = commitFailure.withLock({ $0 }) ?? failure ?? writeFailure.withLock({ $0 }) {
             throw failure
         }
         reading.wait()
-        try self.writer.finish(dimension: store.dimension)
+        try self.writer.finish(dimension: self.store.dimension)
     }
 
     /// Reads non-blank lines from each input in turn and hands them on in
@@ -190,6 +222,8 @@ public final class Pipeline {
         var requests: WindowRequests?
         /// Misses of the window before, in flight: not sent twice.
         var borrowed: [CacheKey]
+        /// Vectors computed by earlier windows, not yet committed.
+        var recent: [CacheKey: [Float]]
         /// The keys this window sent.
         var sent: Set<CacheKey>
         /// A bad record that ends the run after this window's earlier ones.
@@ -199,6 +233,7 @@ public final class Pipeline {
     /// What the last finished window computed or had refused, for the keys
     /// the window after it borrowed.
     private var lastComputed: [CacheKey: [Float]] = [:]
+    private let uncommitted = UncommittedVectors()
     private var lastRejections: [CacheKey: InputProblem] = [:]
 
     /// Looks a window up in the store and sends its misses.
@@ -236,10 +271,16 @@ public final class Pipeline {
         vectors.reserveCapacity(order.count)
         var misses: [StoreEntry] = []
         var borrowed: [CacheKey] = []
+        var recent: [CacheKey: [Float]] = [:]
+        // Taken before the lookup: a vector committed in between is in one
+        // or the other.
+        let pendingCommits = uncommitted.snapshot()
         for (key, found) in zip(order, try store.lookup(order)) {
             switch found {
             case .hit(let vector):
                 vectors[key] = vector
+            case _ where pendingCommits[key] != nil:
+                recent[key] = pendingCommits[key]
             case .miss where previous?.sent.contains(key) == true, .invalid where previous?.sent.contains(key) == true:
                 borrowed.append(key)
             case .miss:
@@ -256,16 +297,16 @@ public final class Pipeline {
         reporter.update { $0.hits += hitCount }
         let requests = misses.isEmpty ? nil : pool?.submit(misses, from: misses.map { locations[$0.key]! })
         return Window(
-            records: records, vectors: vectors, requests: requests, borrowed: borrowed,
+            records: records, vectors: vectors, requests: requests, borrowed: borrowed, recent: recent,
             sent: requests == nil ? [] : Set(misses.map(\.key)), stop: stop)
     }
 
-    /// Waits for a window's requests, commits what they computed (all of
-    /// it, even when one failed) and hands its rows to `emit`; a failing
-    /// record ends the window there.
-    private func finish(_ window: Window, emit: ([OutputRow]) -> Void) throws {
+    /// Waits for a window's requests and hands what they computed (all of
+    /// it, even when one failed) with the window's rows to `commit`, which
+    /// writes the rows once the vectors are committed; a failing record
+    /// ends the window there.
+    private func finish(_ window: Window, commit: ([StoreEntry], [OutputRow]) -> Void) throws {
         let answered = window.requests?.wait() ?? (computed: [], rejections: [:], failure: nil)
-        try store.insert(answered.computed)
         var vectors = window.vectors
         var rejections: [CacheKey: InputProblem] = [:]
         for entry in answered.computed { vectors[entry.key] = entry.vector }
@@ -276,10 +317,11 @@ public final class Pipeline {
             vectors[key] = lastComputed[key]
             rejections[key] = lastRejections[key]
         }
+        for (key, vector) in window.recent { vectors[key] = vector }
         lastComputed = Dictionary(
             answered.computed.map { ($0.key, $0.vector) }, uniquingKeysWith: { first, _ in first })
         lastRejections = rejections
-        let computedKeys = Set(lastComputed.keys).union(window.borrowed)
+        let computedKeys = Set(lastComputed.keys).union(window.borrowed).union(window.recent.keys)
         var computedCount = 0
         for record in window.records {
             if case .success(let content) = record.content, computedKeys.contains(content.key) { computedCount += 1 }
@@ -288,18 +330,21 @@ public final class Pipeline {
             $0.computed += computedCount
             $0.uniqueComputed += answered.computed.count
         }
-        if let failure = answered.failure { throw failure }
+        if let failure = answered.failure {
+            commit(answered.computed, [])
+            throw failure
+        }
         let (rows, missing) = rows(for: window.records, vectors, rejections)
-        emit(rows)
+        commit(answered.computed, rows)
         if let error = missing ?? window.stop { throw error }
     }
 
     /// A window sent before the run failed: its requests in flight finish
     /// and are committed, nothing of it is written.
-    private func abandon(_ window: Window, pool: RequestPool?) {
+    private func abandon(_ window: Window, pool: RequestPool?, commit: ([StoreEntry], [OutputRow]) -> Void) {
         pool?.stop()
         guard let answered = window.requests?.wait() else { return }
-        try? store.insert(answered.computed)
+        commit(answered.computed, [])
     }
 
     private static func decode(_ lines: [Line], with decoder: RecordDecoder) -> [Record] {
@@ -376,4 +421,20 @@ public final class Pipeline {
             return OutputRow(bytes: record.bytes, isEmptyObject: shape == .empty, text: text, vector: nil)
         }
     }
+}
+
+/// Vectors handed to the committer and not yet committed: a window looked
+/// up meanwhile takes them from here instead of sending their texts again.
+final class UncommittedVectors: Sendable {
+    private let vectors = Mutex<[CacheKey: [Float]]>([:])
+
+    func add(_ entries: [StoreEntry]) {
+        vectors.withLock { for entry in entries { $0[entry.key] = entry.vector } }
+    }
+
+    func remove(_ entries: [StoreEntry]) {
+        vectors.withLock { for entry in entries { $0[entry.key] = nil } }
+    }
+
+    func snapshot() -> [CacheKey: [Float]] { vectors.withLock { $0 } }
 }
