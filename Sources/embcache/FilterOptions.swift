@@ -122,7 +122,7 @@ struct FilterOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Records read, looked up and committed together (by default 1024, raised to hold two full batches per request in flight, at most 16384).",
+            "Records read, looked up and committed together (by default 1024; for an HTTP provider, raised to two full batches per request in flight, at most 16384).",
             valueName: "n"))
     var window: Int?
 

@@ -72,6 +72,15 @@ public struct FilterConfiguration: Sendable {
     }
 }
 
+/// 1024 records, or for an HTTP provider enough for every request in flight
+/// to carry a full batch twice over (at most 16384): a window holds the
+/// requests that can overlap. Local providers are bound by the CPU, not by
+/// requests in flight, and keep the smaller window's memory.
+private func defaultWindow(_ configuration: FilterConfiguration, limits: BatchLimits) -> Int {
+    guard case .http = configuration.provider else { return 1024 }
+    return max(1024, min(16384, 2 * configuration.maxRequests * limits.texts))
+}
+
 /// Runs the filter: opens the cache, the provider and the output, streams
 /// the inputs through the pipeline. The output file, if any, is kept only
 /// when the run succeeds; the cache keeps everything computed either way.
@@ -98,8 +107,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
     let limits = BatchLimits(
         texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes)
     let settings = PipelineSettings(
-        windowSize: configuration.window
-            ?? max(1024, min(16384, 2 * configuration.maxRequests * (provider == nil ? 1 : limits.texts))),
+        windowSize: configuration.window ?? defaultWindow(configuration, limits: limits),
         limits: limits,
         maxRequests: configuration.maxRequests,
         onError: configuration.onError)

@@ -89,7 +89,7 @@ public final class SQLiteStore: VectorStore {
             try db.execute(
                 """
                 PRAGMA main.synchronous = NORMAL; PRAGMA hs.synchronous = NORMAL;
-                PRAGMA main.cache_size = -16384; PRAGMA hs.cache_size = -16384;
+                PRAGMA main.cache_size = -8192; PRAGMA hs.cache_size = -8192;
                 PRAGMA main.wal_autocheckpoint = 16384;
                 """)
             try Self.retryingWhileBusy { () in
@@ -137,7 +137,7 @@ public final class SQLiteStore: VectorStore {
             // read-only one cannot.
             reader = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: false) }
             sqlite3_busy_timeout(reader!.handle, 10_000)
-            try reader!.execute("PRAGMA cache_size = -16384")
+            try reader!.execute("PRAGMA cache_size = -4096")
         }
     }
 
