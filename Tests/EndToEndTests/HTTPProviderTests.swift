@@ -103,6 +103,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderrText)")
         #expect(result.stdout == expected.stdout)
         #expect(result.stderrText.contains(", \(case_.retries) retries, "), "\(result.stderrText)")
+        #expect(!result.stderrText.contains(EmbeddingServer.key))
+        try expectKeyNowhere(in: cache)
         if case_.fault.hasPrefix("no_base64") {
             // One refused base64 request, then floats for the rest of the run.
             let formats = faulty.requests.compactMap { ($0["body"] as? [String: Any])?["encoding_format"] as? String }
@@ -175,7 +177,10 @@ import Testing
         #expect(result.status == case_.status)
         #expect(
             result.stderrText.firstMatch(of: try Regex("^embcache: " + case_.message)) != nil, "\(result.stderrText)")
+        // The key stays out of every message and every file of the cache.
         #expect(!result.stderrText.contains(EmbeddingServer.key))
+        #expect(!result.stdoutText.contains(EmbeddingServer.key))
+        try expectKeyNowhere(in: cache)
         // The first two batches are cached: a clean run asks for the third only.
         let clean = try EmbeddingServer(api: "openai")
         let rerun = try Embcache.run(
@@ -283,11 +288,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderrText)")
         #expect(!result.stdoutText.contains(EmbeddingServer.key))
         #expect(!result.stderrText.contains(EmbeddingServer.key))
-        let key = Data(EmbeddingServer.key.utf8)
-        for name in try FileManager.default.contentsOfDirectory(atPath: cache.path) {
-            let bytes = try Data(contentsOf: cache.file(name))
-            #expect(bytes.range(of: key) == nil, "\(name) holds the key")
-        }
+        try expectKeyNowhere(in: cache)
         let headers = server.requests.last?["headers"] as? [String: String]
         #expect(headers?["authorization"] == "Bearer \(EmbeddingServer.key)")
     }
@@ -448,5 +449,19 @@ import Testing
         #expect(result.stderrText.contains("batch-size"), "\(result.stderrText)")
         let missing = try Embcache.run(["--model", "small", "--config", home.file("none.toml").path], stdin: corpus(1))
         #expect(missing.status == 78)
+    }
+
+    /// No file under the cache directory holds the key's bytes.
+    func expectKeyNowhere(in cache: TemporaryDirectory) throws {
+        let key = Data(EmbeddingServer.key.utf8)
+        let files = FileManager.default.enumerator(atPath: cache.path)?.allObjects as? [String] ?? []
+        for name in files {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: cache.file(name).path, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            else { continue }
+            let bytes = try Data(contentsOf: cache.file(name))
+            #expect(bytes.range(of: key) == nil, "\(name) holds the key")
+        }
     }
 }
