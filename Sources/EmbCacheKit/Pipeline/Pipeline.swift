@@ -100,14 +100,14 @@ public final class Pipeline {
         // main stage looks up and sends the next windows.
         // When commits fall behind, the windows waiting are committed in one
         // transaction: every index page they share is written once.
-        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: 3)
+        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: 1)
         let commitFailure = Mutex<Error?>(nil)
         let committing = DispatchGroup()
         let store = UnsafeSendable(self.store)
         let uncommitted = self.uncommitted
         committing.enter()
         Thread.detachNewThread {
-            while case let waiting = commits.popAvailable(limit: 4), !waiting.isEmpty {
+            while case let waiting = commits.popAvailable(limit: 2), !waiting.isEmpty {
                 // After a failed commit nothing more is committed or written.
                 guard commitFailure.withLock({ $0 == nil }) else { continue }
                 let entries = waiting.flatMap(\.entries)
