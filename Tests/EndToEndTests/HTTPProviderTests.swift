@@ -329,6 +329,15 @@ import Testing
         }
         #expect((waited ?? 0) > 0.1, "\(result.stderrText)")
         #expect(result.stderrText.contains("4 requests, 0 retries"))
+
+        // --tpm 600: each text of about 30 bytes is 8 tokens, 0.8 s of the
+        // budget, so three of the four requests wait.
+        let tokens = try Embcache.run(
+            server.flags() + ["--cache-dir", TemporaryDirectory().path, "--batch-size", "1", "--tpm", "600", "-v"],
+            stdin: corpus(4), environment: server.environment)
+        #expect(tokens.status == 0)
+        let tokenWait = tokens.stderrText.firstMatch(of: /([0-9.]+) s waited for rate limits/).flatMap { Double($0.1) }
+        #expect((tokenWait ?? 0) > 1.5, "\(tokens.stderrText)")
     }
 
     /// Many requests in flight, answered out of order by a slow server:
