@@ -26,8 +26,12 @@ struct ProviderSettings {
         let hashDimension = HashEmbedder.dimension(forModel: providerModel)
         let timeout = seconds(flags.timeout, "timeout") ?? 60
         let plain = ModelIdentity(name: providerModel)
-        switch string(flags.provider, "provider") ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil)
-        {
+        // A flag beats the file: --command alone means the command provider
+        // whatever provider the file names.
+        let chosen =
+            flags.provider ?? (flags.command != nil ? "command" : nil) ?? named?.string("provider")
+            ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil)
+        switch chosen {
         case "hash":
             guard let hashDimension else {
                 throw EmbCacheError.usage(

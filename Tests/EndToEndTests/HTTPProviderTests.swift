@@ -245,6 +245,22 @@ import Testing
         #expect(clean.requests.map { $0["inputs"] as? Int } == [1])
     }
 
+    /// The first texts of a run all refused: each half of a split is sent
+    /// before either is split again, so the accepted texts count first and
+    /// the refusals are taken for what they are, not for a wrong request.
+    @Test func refusedTextsAtTheStartOfARunAreSkippedNotTakenForAWrongRequest() throws {
+        let faults = (0..<3).map { "reject=text number \($0) with some words" }
+        let server = try EmbeddingServer(api: "openai", faults: faults)
+        let result = try Embcache.run(
+            server.flags() + [
+                "--cache-dir", TemporaryDirectory().path, "--batch-size", "8", "--max-requests", "1",
+                "--on-error", "skip",
+            ],
+            stdin: corpus(20), environment: server.environment)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutLines.count == 17)
+    }
+
     /// A provider that refuses every text refuses the request: the run
     /// stops after a few lone texts instead of splitting every batch.
     @Test func aRequestRefusedWhateverItHoldsStopsTheRun() throws {
@@ -448,6 +464,17 @@ import Testing
         #expect(result.status == 78)
         #expect(result.stdoutLines == ["local\thash\thash-8"])
         #expect(result.stderrText.contains("models.cloud: the azure provider needs --base-url"), "\(result.stderrText)")
+    }
+
+    /// --command on the command line beats the provider the file names.
+    @Test func aCommandFlagBeatsTheConfigFilesProvider() throws {
+        let home = TemporaryDirectory()
+        let config = home.write("config.toml", "[models.m]\nprovider = \"openai\"\n")
+        let result = try Embcache.run(
+            ["--model", "m", "--config", config.path, "--command", fakeProvider(), "--cache-dir", home.path],
+            stdin: corpus(3))
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutLines.count == 3)
     }
 
     @Test func aBadConfigFileIsStatus78WithItsLine() throws {

@@ -84,6 +84,9 @@ public final class Pipeline {
         writing.enter()
         Thread.detachNewThread {
             while let rows = encoded.pop() {
+                // After a failed write, rows still queued are not written:
+                // the output must not go on past a gap.
+                guard writeFailure.withLock({ $0 == nil }) else { continue }
                 do {
                     try writer.value.write(rows)
                 } catch {

@@ -50,6 +50,7 @@ final class RequestPool: Sendable {
     /// Drops every batch not yet sent; those in flight finish.
     func stop() {
         stopped.store(true, ordering: .relaxed)
+        provider.cancel()
     }
 
     /// Lets the workers finish what is queued and waits for them.
@@ -72,21 +73,36 @@ final class RequestPool: Sendable {
     /// split in two, and again, until the text it refuses stands alone:
     /// that record follows `--on-error`, every other text is embedded.
     private func embed(_ window: WindowRequests, _ positions: ArraySlice<Int>) throws {
+        if let rejection = try attempt(window, positions) { try split(window, positions, rejection) }
+    }
+
+    /// Both halves of a refused batch are sent before either is split
+    /// further, so a half the provider accepts counts before lone texts are
+    /// refused (which, with nothing accepted, would stop the run).
+    private func split(_ window: WindowRequests, _ positions: ArraySlice<Int>, _ rejection: ProviderRejection) throws {
+        guard positions.count > 1 else {
+            try tally.reject(provider: provider.name, rejection)
+            window.reject(positions.first!, .rejected(provider: provider.name, message: rejection.message))
+            return
+        }
+        let middle = positions.startIndex + positions.count / 2
+        var refused: [(ArraySlice<Int>, ProviderRejection)] = []
+        for half in [positions[..<middle], positions[middle...]] {
+            if let rejection = try attempt(window, half) { refused.append((half, rejection)) }
+        }
+        for (half, rejection) in refused { try split(window, half, rejection) }
+    }
+
+    /// One request for these texts: their vectors are delivered, or the
+    /// provider's refusal of their content is returned.
+    private func attempt(_ window: WindowRequests, _ positions: ArraySlice<Int>) throws -> ProviderRejection? {
         try Interrupt.check()
         let vectors: [[Float]]
         do {
             vectors = try provider.embedChecked(
                 positions.map { window.misses[$0].text }, dimension: dimension.withLock { $0 })
         } catch let rejection as ProviderRejection {
-            guard positions.count > 1 else {
-                try tally.reject(provider: provider.name, rejection)
-                window.reject(positions.first!, .rejected(provider: provider.name, message: rejection.message))
-                return
-            }
-            let middle = positions.startIndex + positions.count / 2
-            try embed(window, positions[..<middle])
-            try embed(window, positions[middle...])
-            return
+            return rejection
         } catch EmbCacheError.provider(let name, let message) {
             throw EmbCacheError.provider(name: name, message: "\(window.name(positions)): \(message)")
         }
@@ -103,6 +119,7 @@ final class RequestPool: Sendable {
         tally.accept(positions.count)
         window.deliver(positions, vectors)
         reporter.update { $0.batches += 1 }
+        return nil
     }
 }
 

@@ -25,10 +25,16 @@ public protocol EmbeddingProvider: Sendable {
 
     /// Requests, retries and waits so far, for providers that count them.
     var providerStatistics: ProviderStatistics? { get }
+
+    /// The run is stopping: no more retries, no more waits. A request in
+    /// flight finishes.
+    func cancel()
 }
 
 extension EmbeddingProvider {
     public var providerStatistics: ProviderStatistics? { nil }
+
+    public func cancel() {}
 
     /// Embeds and checks the answer: one finite vector per text, all of
     /// one dimension: `expected` (what the cache holds or an earlier batch

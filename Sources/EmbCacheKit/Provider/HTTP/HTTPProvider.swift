@@ -109,6 +109,8 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     private let wire: WireFormat
     private let pacer: RequestPacer?
     private let statistics = Mutex(ProviderStatistics())
+    /// Set when the run stops: a batch waiting to retry gives up.
+    private let cancelled = Atomic<Bool>(false)
     /// Cleared when the server refuses base64 answers: floats from then on.
     private let base64 = Atomic<Bool>(true)
 
@@ -126,6 +128,10 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
 
     public var providerStatistics: ProviderStatistics? { statistics.withLock { $0 } }
 
+    public func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+    }
+
     public func embed(_ texts: [String]) throws -> [[Float]] {
         var attempt = 0
         var waited = Duration.zero
@@ -134,7 +140,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             if let pacer {
                 let pause = pacer.admit(tokens: RequestPacer.estimatedTokens(texts))
                 if pause > .zero {
-                    try Self.sleep(pause)
+                    try pauseUnlessCancelled(pause)
                     statistics.withLock { $0.rateLimitWait += pause }
                 }
             }
@@ -219,7 +225,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                         "\(problem); gave up after \(attempt + 1) attempts: waiting \(String(format: "%.3g", Self.seconds(pause))) s more would pass --max-retry-wait"
                 )
             }
-            try Self.sleep(pause)
+            try pauseUnlessCancelled(pause)
             waited += pause
             attempt += 1
             statistics.withLock {
@@ -242,15 +248,16 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         }
     }
 
-    /// `503 Service Unavailable: the provider's message`, without the key.
+    /// `503 Service Unavailable: the provider's message`, without the key:
+    /// the key is removed before the message is cut short, so no part of it
+    /// can survive the cut.
     private func describe(_ response: HTTPResponse) -> String {
         let document = try? JSONValue.parse(response.body)
         var text = "\(response.status)" + (Self.reasons[response.status].map { " " + $0 } ?? "")
         if let message = wire.errorMessage(document)
-            ?? (document == nil && !response.body.isEmpty
-                ? String(decoding: response.body.prefix(200), as: UTF8.self) : nil)
+            ?? (document == nil && !response.body.isEmpty ? String(decoding: response.body, as: UTF8.self) : nil)
         {
-            text += ": " + String(message.prefix(300))
+            text += ": " + String(redact(message).prefix(300))
         }
         return redact(text)
     }
@@ -305,6 +312,16 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             if let date = formatter.date(from: text) { return date }
         }
         return nil
+    }
+
+    /// Sleeps unless the run is stopping; a stopping run ends the batch
+    /// as interrupted (its window is being given up).
+    private func pauseUnlessCancelled(_ duration: Duration) throws {
+        let end = ContinuousClock.now + duration
+        repeat {
+            if cancelled.load(ordering: .relaxed) { throw EmbCacheError.interrupted }
+            try Self.sleep(min(.milliseconds(50), end - ContinuousClock.now))
+        } while ContinuousClock.now < end
     }
 
     /// Sleeps, waking early for SIGINT or SIGTERM (which throws).
