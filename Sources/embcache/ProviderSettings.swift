@@ -81,7 +81,7 @@ struct ProviderSettings {
             throw EmbCacheError.usage("the \(api.rawValue) provider needs --base-url (the resource's endpoint)")
         }
         let variable = string(flags.apiKeyEnv, "api-key-env") ?? api.defaultKeyVariable
-        let key = environment[variable].flatMap { $0.isEmpty ? nil : APIKey(variable: variable, value: $0) }
+        let key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         // An offline run sends nothing, so it needs no key.
         if key == nil && !offline && api.requiresKey(customBaseURL: baseURL != nil) {
             throw EmbCacheError.configuration(
@@ -89,16 +89,7 @@ struct ProviderSettings {
                     + (flags.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
         }
         let truncate = string(flags.truncate, "truncate") ?? named?.truncate
-        try refuseParameters(api)
-        if let truncate {
-            let allowed = api == .cohere ? ["NONE", "START", "END"] : ["true", "false"]
-            guard allowed.contains(api == .cohere ? truncate.uppercased() : truncate) else {
-                throw misuse(
-                    flags.truncate != nil,
-                    "truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
-            }
-        }
-        return HTTPProviderSettings(
+        let settings = HTTPProviderSettings(
             api: api, model: model, baseURL: base, keyVariable: variable, key: key,
             dimensions: integer(flags.dimensions, "dimensions"),
             inputType: string(flags.inputType, "input-type"), taskType: string(flags.taskType, "task-type"),
@@ -107,6 +98,16 @@ struct ProviderSettings {
             timeout: duration(timeout), maxRetries: integer(flags.maxRetries, "max-retries") ?? 8,
             maxRetryWait: duration(seconds(flags.maxRetryWait, "max-retry-wait") ?? 300),
             requestsPerMinute: integer(flags.rpm, "rpm"), tokensPerMinute: integer(flags.tpm, "tpm"))
+        try refuseParameters(settings)
+        if let truncate {
+            let allowed = api == .cohere ? ["NONE", "START", "END"] : ["true", "false"]
+            guard allowed.contains(api == .cohere ? truncate.uppercased() : truncate) else {
+                throw misuse(
+                    flags.truncate != nil,
+                    "truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
+            }
+        }
+        return settings
     }
 
     private func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
@@ -114,25 +115,22 @@ struct ProviderSettings {
     /// A parameter the API never sends would still split the cache by
     /// identity, for identical vectors: refused, as a usage error on the
     /// command line and a configuration error in the file.
-    private func refuseParameters(_ api: HTTPAPI) throws {
-        let accepted: [(name: String, flag: Bool, given: Bool, apis: Set<HTTPAPI>)] = [
+    private func refuseParameters(_ settings: HTTPProviderSettings) throws {
+        let parameters: [(name: String, flag: Bool, given: Bool, apis: Set<HTTPAPI>)] = [
             (
-                "dimensions", flags.dimensions != nil, integer(flags.dimensions, "dimensions") != nil,
+                "dimensions", flags.dimensions != nil, settings.dimensions != nil,
                 [.openai, .azure, .ollama, .cohere, .voyage, .gemini]
             ),
-            ("input-type", flags.inputType != nil, string(flags.inputType, "input-type") != nil, [.cohere, .voyage]),
-            ("task-type", flags.taskType != nil, string(flags.taskType, "task-type") != nil, [.gemini]),
-            (
-                "truncate", flags.truncate != nil, (flags.truncate ?? named?.truncate) != nil,
-                [.ollama, .cohere, .voyage, .tei]
-            ),
-            ("deployment", flags.deployment != nil, string(flags.deployment, "deployment") != nil, [.azure]),
-            ("api-version", flags.apiVersion != nil, string(flags.apiVersion, "api-version") != nil, [.azure]),
+            ("input-type", flags.inputType != nil, settings.inputType != nil, [.cohere, .voyage]),
+            ("task-type", flags.taskType != nil, settings.taskType != nil, [.gemini]),
+            ("truncate", flags.truncate != nil, settings.truncate != nil, [.ollama, .cohere, .voyage, .tei]),
+            ("deployment", flags.deployment != nil, settings.deployment != nil, [.azure]),
+            ("api-version", flags.apiVersion != nil, settings.apiVersion != nil, [.azure]),
         ]
-        for parameter in accepted where parameter.given && !parameter.apis.contains(api) {
+        for parameter in parameters where parameter.given && !parameter.apis.contains(settings.api) {
             throw misuse(
                 parameter.flag,
-                "\(parameter.name) does not apply to the \(api.rawValue) provider (it does to "
+                "\(parameter.name) does not apply to the \(settings.api.rawValue) provider (it does to "
                     + parameter.apis.map(\.rawValue).sorted().joined(separator: ", ") + ")")
         }
     }

@@ -17,3 +17,41 @@ func appendJSONString(_ text: String, to out: inout [UInt8]) {
     }
     out.append(UInt8(ascii: "\""))
 }
+
+/// Builds a JSON object member by member, strings escaped as records are.
+struct JSONObjectBuilder {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+
+    mutating func add(_ key: String, raw value: [UInt8]) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        appendJSONString(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(contentsOf: value)
+    }
+
+    mutating func add(_ key: String, _ value: String) {
+        var encoded: [UInt8] = []
+        appendJSONString(value, to: &encoded)
+        add(key, raw: encoded)
+    }
+
+    mutating func add(_ key: String, _ value: Int) { add(key, raw: Array(String(value).utf8)) }
+
+    mutating func add(_ key: String, _ value: Bool) { add(key, raw: Array((value ? "true" : "false").utf8)) }
+
+    mutating func add(_ key: String, _ values: [String]) {
+        var encoded: [UInt8] = [UInt8(ascii: "[")]
+        for (index, value) in values.enumerated() {
+            if index > 0 { encoded.append(UInt8(ascii: ",")) }
+            appendJSONString(value, to: &encoded)
+        }
+        encoded.append(UInt8(ascii: "]"))
+        add(key, raw: encoded)
+    }
+
+    func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }
+
+    static func array(_ elements: [[UInt8]]) -> [UInt8] {
+        [UInt8(ascii: "[")] + Array(elements.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "]")]
+    }
+}

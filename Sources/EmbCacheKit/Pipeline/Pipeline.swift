@@ -284,7 +284,7 @@ public final class Pipeline {
                 vectors[key] = vector
             case _ where pendingCommits[key] != nil:
                 recent[key] = pendingCommits[key]
-            case .miss where previous?.sent.contains(key) == true, .invalid where previous?.sent.contains(key) == true:
+            case _ where previous?.sent.contains(key) == true:
                 borrowed.append(key)
             case .miss:
                 misses.append(StoreEntry(key: key, text: texts[key]!, vector: []))

@@ -85,22 +85,20 @@ public final class Reporter: Sendable {
             guard verbosity == .verbose else { return }
             var s = state.summary
             s.provider = providerStatistics()
-            let seconds =
-                Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - started).components.seconds)
+            let seconds = (ContinuousClock.now - started).seconds
             Self.writeStderr(
                 "embcache: \(s.records) records, \(s.hits) hits, \(s.computed) computed "
                     + "(\(s.uniqueComputed) unique), \(s.batches) batches, \(s.skipped) skipped, \(s.nulls) null, "
                     + (s.provider.map {
                         "\($0.requests) requests, \($0.retries) retries, "
-                            + String(format: "%.2f s waited for rate limits, ", HTTPProvider.seconds($0.rateLimitWait))
+                            + String(format: "%.2f s waited for rate limits, ", $0.rateLimitWait.seconds)
                     } ?? "")
                     + String(format: "%.2f s", seconds) + "\n")
         }
     }
 
     private func progressLine(_ s: RunSummary, elapsed: Duration) -> String {
-        let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 0.001)
+        let seconds = max(elapsed.seconds, 0.001)
         return "embcache: \(s.records) records, \(s.hits) hits, \(s.computed) computed, "
             + String(format: "%.0f records/s", Double(s.records) / seconds)
     }

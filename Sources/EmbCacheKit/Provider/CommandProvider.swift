@@ -58,8 +58,8 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
         case .spawn(let code): return .provider(name: name, message: "cannot start /bin/sh: \(systemMessage(code))")
         case .exited(let how): return .provider(name: name, message: "the command \(how)")
         case .timedOut:
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-            return .provider(name: name, message: "no answer within \(String(format: "%g", seconds)) s (see --timeout)")
+            return .provider(
+                name: name, message: "no answer within \(String(format: "%g", timeout.seconds)) s (see --timeout)")
         case .io(let code): return .provider(name: name, message: "pipe to the command: \(systemMessage(code))")
         case .protocolViolation(let what): return .provider(name: name, message: "the command \(what)")
         }
@@ -68,13 +68,10 @@ public final class CommandProvider: EmbeddingProvider, @unchecked Sendable {
     /// `{"id":N,"texts":[...]}`: a child that echoes the id in its answer
     /// can never have an old line taken for a new answer.
     static func request(_ texts: [String], id: Int) -> [UInt8] {
-        var line = [UInt8]("{\"id\":\(id),\"texts\":[".utf8)
-        for (index, text) in texts.enumerated() {
-            if index > 0 { line.append(UInt8(ascii: ",")) }
-            appendJSONString(text, to: &line)
-        }
-        line.append(contentsOf: "]}\n".utf8)
-        return line
+        var request = JSONObjectBuilder()
+        request.add("id", id)
+        request.add("texts", texts)
+        return request.finished() + [UInt8(ascii: "\n")]
     }
 
     static func parse(_ line: [UInt8], id: Int) throws -> [[Float]] {

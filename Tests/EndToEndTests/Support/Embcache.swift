@@ -64,6 +64,32 @@ func runProcess(
     return running.finish()
 }
 
+/// posix_spawn with an empty signal mask: the test runner's threads block
+/// signals (SIGCHLD, SIGTERM), and a child must not inherit that.
+func spawnUnblocked(
+    _ argv: [String], environment: [String: String]? = nil, actions: inout posix_spawn_file_actions_t
+) throws -> pid_t {
+    let cArguments = argv.map { strdup($0) } + [nil]
+    let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+    defer {
+        cArguments.forEach { free($0) }
+        envp?.forEach { free($0) }
+    }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    posix_spawnattr_setsigmask(&attributes, &unblocked)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    var pid: pid_t = 0
+    let code =
+        envp.map { posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, $0) }
+        ?? posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
+    guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .ENOENT) }
+    return pid
+}
+
 /// A child process on three pipes, driven by one poll loop: stdin is
 /// written as the child reads it while stdout and stderr are drained, so
 /// no pipe can fill and stall both sides.
@@ -109,27 +135,11 @@ final class RunningProcess {
         posix_spawn_file_actions_adddup2(&actions, pipes[0][0], 0)
         posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipes[2][1], 2)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        // The test runner's threads block signals; the child must not inherit that.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var unblocked = sigset_t()
-        sigemptyset(&unblocked)
-        posix_spawnattr_setsigmask(&attributes, &unblocked)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        var child: pid_t = 0
-        let code = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        let spawned = Result { try spawnUnblocked([executable] + arguments, environment: env, actions: &actions) }
         close(pipes[0][0])
         close(pipes[1][1])
         close(pipes[2][1])
-        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .ENOENT) }
-        pid = child
+        pid = try spawned.get()
         stdinFD = pipes[0][1]
         stdoutFD = pipes[1][0]
         stderrFD = pipes[2][0]

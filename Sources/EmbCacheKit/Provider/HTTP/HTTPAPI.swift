@@ -63,8 +63,8 @@ public enum HTTPAPI: String, Sendable, CaseIterable {
 
 /// How one provider's requests look and how its answers read.
 struct WireFormat: Sendable {
-    let api: HTTPAPI
     let settings: HTTPProviderSettings
+    var api: HTTPAPI { settings.api }
 
     /// The request for a batch; `base64` asks for little-endian float32 in
     /// base64 where the API offers it (OpenAI, Azure, Voyage).
@@ -72,7 +72,7 @@ struct WireFormat: Sendable {
         let base = settings.baseURL.hasSuffix("/") ? String(settings.baseURL.dropLast()) : settings.baseURL
         var body = JSONObjectBuilder()
         var url: String
-        var auth: String? = settings.key.map { "Authorization: Bearer \($0.value)" }
+        var auth: String? = settings.key.map { "Authorization: Bearer \($0)" }
         switch api {
         case .openai, .azure:
             // https://platform.openai.com/docs/api-reference/embeddings/create
@@ -81,7 +81,7 @@ struct WireFormat: Sendable {
                 let deployment = percentEncoded(settings.deployment ?? settings.model)
                 url =
                     "\(base)/openai/deployments/\(deployment)/embeddings?api-version=\(percentEncoded(settings.apiVersion ?? HTTPProviderSettings.defaultAzureAPIVersion))"
-                auth = settings.key.map { "api-key: \($0.value)" }
+                auth = settings.key.map { "api-key: \($0)" }
             } else {
                 url = "\(base)/embeddings"
                 body.add("model", settings.model)
@@ -119,7 +119,7 @@ struct WireFormat: Sendable {
             // https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
             let model = settings.model.hasPrefix("models/") ? settings.model : "models/\(settings.model)"
             url = "\(base)/\(model):batchEmbedContents"
-            auth = settings.key.map { "x-goog-api-key: \($0.value)" }
+            auth = settings.key.map { "x-goog-api-key: \($0)" }
             let requests = texts.map { text in
                 var request = JSONObjectBuilder()
                 request.add("model", model)
@@ -227,42 +227,4 @@ struct WireFormat: Sendable {
 struct AnswerProblem: Error, Sendable {
     var message: String
     init(_ message: String) { self.message = message }
-}
-
-/// Builds a JSON object member by member, strings escaped as records are.
-struct JSONObjectBuilder {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
-
-    mutating func add(_ key: String, raw value: [UInt8]) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        appendJSONString(key, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: value)
-    }
-
-    mutating func add(_ key: String, _ value: String) {
-        var encoded: [UInt8] = []
-        appendJSONString(value, to: &encoded)
-        add(key, raw: encoded)
-    }
-
-    mutating func add(_ key: String, _ value: Int) { add(key, raw: Array(String(value).utf8)) }
-
-    mutating func add(_ key: String, _ value: Bool) { add(key, raw: Array((value ? "true" : "false").utf8)) }
-
-    mutating func add(_ key: String, _ values: [String]) {
-        var encoded: [UInt8] = [UInt8(ascii: "[")]
-        for (index, value) in values.enumerated() {
-            if index > 0 { encoded.append(UInt8(ascii: ",")) }
-            appendJSONString(value, to: &encoded)
-        }
-        encoded.append(UInt8(ascii: "]"))
-        add(key, raw: encoded)
-    }
-
-    func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }
-
-    static func array(_ elements: [[UInt8]]) -> [UInt8] {
-        [UInt8(ascii: "[")] + Array(elements.joined(separator: [UInt8(ascii: ",")])) + [UInt8(ascii: "]")]
-    }
 }

@@ -91,8 +91,7 @@ final class HTTPClient: Sendable {
         }
         defer { curl_slist_free_all(headerList) }
 
-        let milliseconds =
-            Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int((timeout.seconds * 1000).rounded())
         let code: CURLcode = request.url.withCString { url in
             request.body.withUnsafeBufferPointer { body in
                 curl_easy_reset(handle)

@@ -1,18 +1,6 @@
 import Foundation
 import Synchronization
 
-/// An API key and the variable it came from: messages name the variable,
-/// never the key.
-public struct APIKey: Sendable, Equatable {
-    public var variable: String
-    public var value: String
-
-    public init(variable: String, value: String) {
-        self.variable = variable
-        self.value = value
-    }
-}
-
 /// Everything an HTTP provider needs, resolved from flags, the config file
 /// and the environment.
 public struct HTTPProviderSettings: Sendable, Equatable {
@@ -23,9 +11,10 @@ public struct HTTPProviderSettings: Sendable, Equatable {
     /// The provider's name of the model (for Azure, the deployment's model).
     public var model: String
     public var baseURL: String
-    /// The variable the key is read from, for messages, set or not.
+    /// The variable the key is read from: messages name it, never the key.
     public var keyVariable: String
-    public var key: APIKey?
+    /// The key, when the variable holds one.
+    public var key: String?
     public var dimensions: Int?
     public var inputType: String?
     public var taskType: String?
@@ -41,7 +30,7 @@ public struct HTTPProviderSettings: Sendable, Equatable {
     public var tokensPerMinute: Int?
 
     public init(
-        api: HTTPAPI, model: String, baseURL: String, keyVariable: String? = nil, key: APIKey?, dimensions: Int? = nil,
+        api: HTTPAPI, model: String, baseURL: String, keyVariable: String? = nil, key: String?, dimensions: Int? = nil,
         inputType: String? = nil,
         taskType: String? = nil, truncate: String? = nil, deployment: String? = nil, apiVersion: String? = nil,
         timeout: Duration = .seconds(60), maxRetries: Int = 8, maxRetryWait: Duration = .seconds(300),
@@ -50,7 +39,7 @@ public struct HTTPProviderSettings: Sendable, Equatable {
         self.api = api
         self.model = model
         self.baseURL = baseURL
-        self.keyVariable = keyVariable ?? key?.variable ?? api.defaultKeyVariable
+        self.keyVariable = keyVariable ?? api.defaultKeyVariable
         self.key = key
         self.dimensions = dimensions
         self.inputType = inputType
@@ -118,7 +107,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         self.settings = settings
         self.limits = settings.api.limits
         self.client = HTTPClient(timeout: settings.timeout)
-        self.wire = WireFormat(api: settings.api, settings: settings)
+        self.wire = WireFormat(settings: settings)
         self.pacer =
             settings.requestsPerMinute == nil && settings.tokensPerMinute == nil
             ? nil
@@ -140,7 +129,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             if let pacer {
                 let pause = pacer.admit(tokens: RequestPacer.estimatedTokens(texts))
                 if pause > .zero {
-                    try pauseUnlessCancelled(pause)
+                    try self.pause(pause)
                     statistics.withLock { $0.rateLimitWait += pause }
                 }
             }
@@ -168,7 +157,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 if status == 401 || status == 403 {
                     throw EmbCacheError.unauthorized(
                         provider: name,
-                        message: settings.key.map { "the key in $\($0.variable) was refused (\(status))" }
+                        message: settings.key.map { _ in "the key in $\(settings.keyVariable) was refused (\(status))" }
                             ?? "the server wants a key (\(status)); set \(settings.keyVariable)"
                     )
                 }
@@ -210,7 +199,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 throw EmbCacheError.provider(
                     name: name,
                     message:
-                        "\(problem); the server asks to wait \(String(format: "%g", Self.seconds(retryAfter))) s, longer than a retry is worth"
+                        "\(problem); the server asks to wait \(String(format: "%g", retryAfter.seconds)) s, longer than a retry is worth"
                 )
             }
             guard attempt < settings.maxRetries else {
@@ -222,10 +211,10 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 throw EmbCacheError.provider(
                     name: name,
                     message:
-                        "\(problem); gave up after \(attempt + 1) attempts: waiting \(String(format: "%.3g", Self.seconds(pause))) s more would pass --max-retry-wait"
+                        "\(problem); gave up after \(attempt + 1) attempts: waiting \(String(format: "%.3g", pause.seconds)) s more would pass --max-retry-wait"
                 )
             }
-            try pauseUnlessCancelled(pause)
+            try self.pause(pause)
             waited += pause
             attempt += 1
             statistics.withLock {
@@ -259,12 +248,12 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         {
             text += ": " + String(redact(message).prefix(300))
         }
-        return redact(text)
+        return text
     }
 
     /// Removes the key from anything that may be printed.
     private func redact(_ text: String) -> String {
-        guard let key = settings.key?.value, key.count >= 4 else { return text }
+        guard let key = settings.key, key.count >= 4 else { return text }
         return text.replacingOccurrences(of: key, with: "[redacted]")
     }
 
@@ -314,28 +303,17 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         return nil
     }
 
-    /// Sleeps unless the run is stopping; a stopping run ends the batch
-    /// as interrupted (its window is being given up).
-    private func pauseUnlessCancelled(_ duration: Duration) throws {
+    /// Sleeps, waking every 50 ms to end early: SIGINT or SIGTERM, or a
+    /// run that is stopping (whose window is being given up), throws.
+    private func pause(_ duration: Duration) throws {
         let end = ContinuousClock.now + duration
-        repeat {
-            if cancelled.load(ordering: .relaxed) { throw EmbCacheError.interrupted }
-            try Self.sleep(min(.milliseconds(50), end - ContinuousClock.now))
-        } while ContinuousClock.now < end
-    }
-
-    /// Sleeps, waking early for SIGINT or SIGTERM (which throws).
-    static func sleep(_ duration: Duration) throws {
-        let end = ContinuousClock.now + duration
-        while ContinuousClock.now < end {
+        while true {
             try Interrupt.check()
-            Thread.sleep(forTimeInterval: min(0.05, seconds(end - ContinuousClock.now)))
+            if cancelled.load(ordering: .relaxed) { throw EmbCacheError.interrupted }
+            let left = end - ContinuousClock.now
+            guard left > .zero else { return }
+            Thread.sleep(forTimeInterval: min(0.05, left.seconds))
         }
-        try Interrupt.check()
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
