@@ -23,6 +23,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(
             name: "EmbCacheKit",
             dependencies: [
@@ -31,16 +36,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The shared cache on PostgreSQL: the same store, another engine.
+        .target(
+            name: "EmbCachePostgres",
+            dependencies: ["EmbCacheKit", "CLibPQ"]
+        ),
         .executableTarget(
             name: "embcache",
             dependencies: [
                 "EmbCacheKit",
+                "EmbCachePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EmbCacheKitTests",
-            dependencies: ["EmbCacheKit"]
+            dependencies: ["EmbCacheKit", "EmbCachePostgres"]
         ),
         .testTarget(
             name: "EndToEndTests",

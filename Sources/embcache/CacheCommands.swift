@@ -8,15 +8,20 @@ import Foundation
     import Darwin
 #endif
 
-/// `--cache-dir`, shared by every subcommand that works on a cache.
+/// `--cache-dir` and `--db`, shared by every subcommand that works on a
+/// cache.
 struct CacheLocation: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
     var cacheDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "A shared cache on PostgreSQL (postgresql://user@host/dbname). Default: $EMBCACHE_DB.", valueName: "url"))
+    var db: String?
 
-    func resolve(_ environment: [String: String]) throws -> String {
-        try CacheDirectory.resolve(flag: cacheDir, environment: environment)
+    func storage(_ environment: [String: String]) throws -> CacheStorage {
+        try openStorage(db: db, cacheDir: cacheDir, environment: environment)
     }
 }
 
@@ -41,8 +46,7 @@ struct StatsCommand: EmbCacheSubcommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func execute(environment: [String: String]) throws {
-        let summary = try CacheInventory.summarize(
-            directory: location.resolve(environment), model: model.map { ModelIdentity(name: $0) })
+        let summary = try location.storage(environment).summarize(model: model.map { ModelIdentity(name: $0) })
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -72,7 +76,7 @@ struct ModelsCommand: EmbCacheSubcommand {
 
     func execute(environment: [String: String]) throws {
         guard available else {
-            let summary = try CacheInventory.summarize(directory: location.resolve(environment))
+            let summary = try location.storage(environment).summarize(model: nil)
             try writeStdout(
                 summary.models.map {
                     "\($0.model ?? $0.file)\t\($0.dimension.map(String.init) ?? "?")\t\($0.vectors)\n"
@@ -155,9 +159,8 @@ struct ImportCommand: EmbCacheSubcommand {
         let collectionModel = try fromLlm.map { try Importer.llmCollectionModel(database: $0, collection: collection!) }
         guard let name = model ?? collectionModel else { throw ValidationError("import needs --model") }
 
-        let store = try SQLiteStore(
-            directory: location.resolve(environment), identity: ModelIdentity(name: name), provider: "import",
-            expectedDimension: dimensions)
+        let store = try location.storage(environment).openModel(
+            ModelIdentity(name: name), provider: "import", expectedDimension: dimensions)
         let quiet = quiet
         let warn: (String) -> Void = { message in if !quiet { note(message) } }
         let summary =
@@ -211,7 +214,7 @@ struct ExportCommand: EmbCacheSubcommand {
         let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")
         let writer = try format.writer(to: sink, dtype: dtype, normalize: false)
         let summary = try Exporter.export(
-            directory: location.resolve(environment), model: ModelIdentity(name: model), writer: writer,
+            from: location.storage(environment), model: ModelIdentity(name: model), writer: writer,
             withText: withText, warn: note)
         try file?.commit()
         if summary.skipped > 0 {
@@ -237,22 +240,22 @@ struct VerifyCommand: EmbCacheSubcommand {
     @Flag(help: "Delete bad rows, then check again.") var repair = false
 
     func execute(environment: [String: String]) throws {
-        let directory = try location.resolve(environment)
+        let storage = try location.storage(environment)
         let identity = model.map { ModelIdentity(name: $0) }
         let sink = ByteSink(fd: STDOUT_FILENO, name: "stdout")
         var failure: Error?
-        var summary = try Verifier.verify(directory: directory, model: identity, repair: repair) { line in
+        var summary = try storage.verify(model: identity, repair: repair) { line in
             do { try sink.write(Array((line + "\n").utf8)) } catch { failure = failure ?? error }
         }
         try sink.flush()
         if let failure { throw failure }
         if repair {
             note("repaired \(summary.repaired) of \(summary.problems) problems")
-            summary = try Verifier.verify(directory: directory, model: identity, repair: false) { _ in }
+            summary = try storage.verify(model: identity, repair: false) { _ in }
         }
         if summary.vectorsWithoutText > 0 {
             note(
-                "\(summary.vectorsWithoutText) vectors have no text in hashstring.sqlite (their hash can't be checked)")
+                "\(summary.vectorsWithoutText) vectors have no text in the cache (their hash can't be checked)")
         }
         note("checked \(summary.rowsChecked) rows: \(summary.problems == 0 ? "ok" : "\(summary.problems) problems")")
         if summary.problems > 0 { throw ExitCode(65) }
@@ -266,9 +269,9 @@ struct GCCommand: EmbCacheSubcommand {
     @OptionGroup var location: CacheLocation
 
     func execute(environment: [String: String]) throws {
-        let result = try Housekeeping.collectGarbage(directory: location.resolve(environment))
+        let result = try location.storage(environment).collectGarbage()
         note(
-            "deleted \(result.textsDeleted) texts no model uses; hashstring.sqlite \(result.bytesBefore) -> \(result.bytesAfter) bytes"
+            "deleted \(result.textsDeleted) texts no model uses; texts \(result.bytesBefore) -> \(result.bytesAfter) bytes"
         )
     }
 }
@@ -284,21 +287,21 @@ struct RemoveCommand: EmbCacheSubcommand {
     @Flag(name: .shortAndLong, help: "Do not ask (for scripts).") var yes = false
 
     func execute(environment: [String: String]) throws {
-        let directory = try location.resolve(environment)
+        let storage = try location.storage(environment)
         let identity = ModelIdentity(name: model)
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw EmbCacheError.usage("not removing \(identity.fileName) without --yes (stdin is not a terminal)")
             }
-            let count = try CacheInventory.summarize(directory: directory, model: identity).models[0].vectors
+            let found = try storage.summarize(model: identity).models[0]
             Reporter.writeStderr(
-                "embcache: remove \(count) vectors of \(model) (\(directory)/\(identity.fileName))? [y/N] ")
+                "embcache: remove \(found.vectors) vectors of \(model) (\(storage.location): \(found.file))? [y/N] ")
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 note("nothing removed")
                 return
             }
         }
-        let removed = try Housekeeping.removeModel(directory: directory, model: identity)
+        let removed = try storage.removeModel(identity)
         note("removed \(removed) vectors of \(model)")
     }
 }
@@ -312,7 +315,47 @@ struct BackupCommand: EmbCacheSubcommand {
     @OptionGroup var location: CacheLocation
 
     func execute(environment: [String: String]) throws {
-        let names = try Housekeeping.backup(directory: location.resolve(environment), to: destination)
+        guard let storage = try location.storage(environment) as? SQLiteStorage else {
+            throw EmbCacheError.configuration(
+                "backup copies a cache directory; for PostgreSQL use pg_dump, or embcache copy --to DIR")
+        }
+        let names = try Housekeeping.backup(directory: storage.directory, to: destination)
         note("copied \(names.count) files to \(destination)")
+    }
+}
+
+struct CopyCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embcache copy",
+        abstract: "Copy vectors and their texts from one cache to another: directories and PostgreSQL URLs.",
+        discussion: """
+            Every model the source names (or only --model's) is copied; a vector the destination holds already \
+            is kept, so copying again after an interruption copies only what is missing. A row that can't be \
+            copied (no text, a bad vector) is reported and skipped: exit status 65 once the rest is copied.
+            """)
+
+    @Option(help: ArgumentHelp("The cache to copy: a directory or a postgresql:// URL.", valueName: "dir|url"))
+    var from: String
+    @Option(help: ArgumentHelp("The cache to copy into: a directory or a postgresql:// URL.", valueName: "dir|url"))
+    var to: String
+    @Option(help: ArgumentHelp("Copy only this model.", valueName: "name")) var model: String?
+    @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
+
+    func execute(environment: [String: String]) throws {
+        let source = try storage(named: from, environment: environment)
+        let destination = try storage(named: to, environment: environment)
+        guard source.location != destination.location else {
+            throw EmbCacheError.usage("--from and --to name the same cache")
+        }
+        let quiet = quiet
+        let summary = try Copier.copy(
+            from: source, to: destination, model: model.map { ModelIdentity(name: $0) },
+            warn: { message in if !quiet { note(message) } })
+        if !quiet {
+            note(
+                "copied \(summary.copied) vectors of \(summary.models) models, \(summary.alreadyThere) already there, \(summary.skipped) skipped"
+            )
+        }
+        if summary.skipped > 0 { throw ExitCode(65) }
     }
 }

@@ -21,7 +21,7 @@ enum EmbCacheMain {
     /// runs that one instead (`embcache -- stats` reads a file named stats).
     static let subcommands: [any EmbCacheSubcommand.Type] = [
         GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self, ExportCommand.self,
-        VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self,
+        VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self, CopyCommand.self,
     ]
 
     static func main() {
@@ -81,7 +81,7 @@ func exitStatus(of error: EmbCacheError) -> Int32 {
     case .inputFile: 66
     case .provider: 69
     case .unauthorized: 77
-    case .store, .output: 74
+    case .store, .database, .output: 74
     case .unusableCache, .configuration: 78
     case .interrupted: 130
     }

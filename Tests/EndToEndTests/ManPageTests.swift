@@ -167,7 +167,7 @@ import Testing
     // MARK: - Commands
 
     /// The commands, in the order the filter's --help names them.
-    static let commands = ["get", "stats", "models", "import", "export", "verify", "gc", "rm", "backup"]
+    static let commands = ["get", "stats", "models", "import", "export", "verify", "gc", "rm", "backup", "copy"]
 
     /// The `.Ss` subsections of COMMANDS, by command.
     static func commandSubsections() throws -> [String: [Substring]] {

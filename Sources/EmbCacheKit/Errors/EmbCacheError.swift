@@ -62,6 +62,8 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
     /// A cache file that cannot serve this run: not SQLite, or holding
     /// another model's or another dimension's vectors.
     case unusableCache(path: String, reason: String)
+    /// A database server failed, or could not be reached within the bound.
+    case database(location: String, message: String)
     /// The configuration cannot work: no provider for a model, a bad cache
     /// directory.
     case configuration(String)
@@ -85,6 +87,7 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
         case .store(let path, let code, let message, let sql):
             "cache \(path): \(message) (sqlite code \(code))" + (sql.map { " in: \($0)" } ?? "")
         case .unusableCache(let path, let reason): "cache \(path): \(reason)"
+        case .database(let location, let message): "cache \(location): \(message)"
         case .configuration(let message): message
         case .provider(let name, let message): "provider \(name): \(message)"
         case .unauthorized(let name, let message): "provider \(name): \(message)"

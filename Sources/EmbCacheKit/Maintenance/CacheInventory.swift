@@ -19,15 +19,42 @@ public struct ModelFileSummary: Sendable, Codable, Equatable {
     public var vectors: Int
     /// Bytes on disk, write-ahead log included.
     public var bytes: Int
+
+    public init(
+        file: String, model: String?, dimension: Int?, dtype: String?, provider: String?, vectors: Int, bytes: Int
+    ) {
+        self.file = file
+        self.model = model
+        self.dimension = dimension
+        self.dtype = dtype
+        self.provider = provider
+        self.vectors = vectors
+        self.bytes = bytes
+    }
 }
 
 public struct CacheSummary: Sendable, Codable, Equatable {
+    /// The cache directory, or the database's URL without its password.
     public var directory: String
+    /// Where the texts are: hashstring.sqlite, or table hashstring.
+    public var textStore: String
     public var models: [ModelFileSummary]
-    /// Texts in hashstring.sqlite, its size, and how many no model uses.
+    /// How many texts there are, their size, and how many no model uses.
     public var texts: Int
     public var textBytes: Int
     public var unusedTexts: Int
+
+    public init(
+        directory: String, textStore: String, models: [ModelFileSummary], texts: Int, textBytes: Int,
+        unusedTexts: Int
+    ) {
+        self.directory = directory
+        self.textStore = textStore
+        self.models = models
+        self.texts = texts
+        self.textBytes = textBytes
+        self.unusedTexts = unusedTexts
+    }
 }
 
 /// Reads what a cache directory holds, without changing anything.
@@ -86,7 +113,7 @@ public enum CacheInventory {
                 ).flatMap { Int($0) } ?? 0
         }
         return CacheSummary(
-            directory: directory, models: models, texts: texts,
+            directory: directory, textStore: SQLiteStore.hashstringFileName, models: models, texts: texts,
             textBytes: fileSize(hashstring) + fileSize(hashstring + "-wal"), unusedTexts: unused)
     }
 
@@ -144,7 +171,7 @@ extension CacheSummary {
             text += cells.joined(separator: "  ") + "\n"
         }
         text +=
-            "texts: \(texts) in \(SQLiteStore.hashstringFileName) (\(textBytes) bytes), \(unusedTexts) used by no model\n"
+            "texts: \(texts) in \(textStore) (\(textBytes) bytes), \(unusedTexts) used by no model\n"
         return text
     }
 }

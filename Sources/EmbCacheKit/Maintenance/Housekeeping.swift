@@ -12,6 +12,12 @@ public enum Housekeeping {
         public var textsDeleted: Int
         public var bytesBefore: Int
         public var bytesAfter: Int
+
+        public init(textsDeleted: Int, bytesBefore: Int, bytesAfter: Int) {
+            self.textsDeleted = textsDeleted
+            self.bytesBefore = bytesBefore
+            self.bytesAfter = bytesAfter
+        }
     }
 
     /// Deletes the texts no model uses, then reclaims their space. Holds
@@ -51,18 +57,13 @@ public enum Housekeeping {
     /// Removes one model's file (its texts stay until `gc`). Returns the
     /// number of vectors it held.
     public static func removeModel(directory: String, model: ModelIdentity) throws -> Int {
-        let summary = try CacheInventory.summarize(directory: directory, model: model)
-        if let named = summary.models[0].model, named != model.canonical {
-            throw EmbCacheError.unusableCache(
-                path: directory + "/" + model.fileName,
-                reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
-        }
+        let found = try CacheInventory.summarize(directory: directory, model: model).only(model, at: directory)
         let path = directory + "/" + model.fileName
         // The database first: while it stands, its log must stand too.
         for suffix in ["", "-wal", "-shm"] where unlink(path + suffix) != 0 && errno != ENOENT {
             throw EmbCacheError.output(path: path + suffix, errno: errno)
         }
-        return summary.models[0].vectors
+        return found.vectors
     }
 
     /// A consistent copy of every cache file into `destination`, through

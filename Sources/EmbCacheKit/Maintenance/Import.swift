@@ -22,7 +22,7 @@ public enum Importer {
     /// Imports JSON Lines records `{"text": …, "embedding": [...] or
     /// "base64"}` (field names configurable) from the inputs.
     public static func importJSONLines(
-        inputs: [String], into store: SQLiteStore, textField: String, vectorField: String, maxLineBytes: Int,
+        inputs: [String], into store: VectorStore, textField: String, vectorField: String, maxLineBytes: Int,
         warn: @escaping (String) -> Void
     ) throws -> Summary {
         let textPath = textField.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
@@ -58,7 +58,7 @@ public enum Importer {
     /// embeddings database (`llm embed-multi --store`): its `embeddings`
     /// table holds little-endian float32 blobs beside each `content`.
     public static func importLLM(
-        database: String, collection: String, into store: SQLiteStore, warn: @escaping (String) -> Void
+        database: String, collection: String, into store: VectorStore, warn: @escaping (String) -> Void
     ) throws -> Summary {
         let db = try CacheInventory.openReadOnly(database)
         let select = try db.prepare(
@@ -145,7 +145,7 @@ public enum Importer {
     /// Checks a window of items and stores the good ones in one
     /// transaction; what the store holds already is left as it is.
     private static func storeWindow(
-        _ items: [Item], into store: SQLiteStore, summary: inout Summary, warn: (String) -> Void
+        _ items: [Item], into store: VectorStore, summary: inout Summary, warn: (String) -> Void
     ) throws {
         var entries: [CacheKey: StoreEntry] = [:]
         var order: [CacheKey] = []

@@ -15,6 +15,8 @@ public enum Verifier {
         /// be checked, but lookups by hash still find them.
         public var vectorsWithoutText = 0
         public var rowsChecked = 0
+
+        public init() {}
     }
 
     /// `report` receives one line per problem; `model` limits the check of

@@ -22,7 +22,7 @@ public struct FilterConfiguration: Sendable {
     public var inputs: [String]
     public var identity: ModelIdentity
     public var provider: ProviderChoice
-    public var cacheDirectory: String
+    public var storage: CacheStorage
     public var inputMode: InputMode
     public var textField: String
     public var format: OutputFormat
@@ -43,7 +43,7 @@ public struct FilterConfiguration: Sendable {
     public var showProgress: Bool
 
     public init(
-        inputs: [String], identity: ModelIdentity, provider: ProviderChoice, cacheDirectory: String,
+        inputs: [String], identity: ModelIdentity, provider: ProviderChoice, storage: CacheStorage,
         inputMode: InputMode = .jsonl, textField: String = "text", format: OutputFormat = .jsonl,
         dtype: OutputDType = .float32, outputField: String = "embedding", normalize: Bool = true,
         outputPath: String? = nil, window: Int? = nil, batchSize: Int? = nil, batchBytes: Int? = nil,
@@ -53,7 +53,7 @@ public struct FilterConfiguration: Sendable {
         self.inputs = inputs
         self.identity = identity
         self.provider = provider
-        self.cacheDirectory = cacheDirectory
+        self.storage = storage
         self.inputMode = inputMode
         self.textField = textField
         self.format = format
@@ -92,9 +92,8 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         case .http(let settings): HTTPProvider(settings: settings)
         case .none: nil
         }
-    let store = try SQLiteStore(
-        directory: configuration.cacheDirectory, identity: configuration.identity,
-        provider: provider?.name,
+    let store = try configuration.storage.openModel(
+        configuration.identity, provider: provider?.name,
         expectedDimension: provider?.dimension ?? HashEmbedder.dimension(forModel: configuration.identity.name))
 
     let file = try configuration.outputPath.map { try OutputFile(path: $0) }

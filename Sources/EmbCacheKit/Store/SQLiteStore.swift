@@ -328,7 +328,7 @@ private func isBusy(_ code: Int32) -> Bool {
 }
 
 /// Calls `body` with the vector as little-endian float32 bytes.
-func littleEndianBytes<R>(_ vector: [Float], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+public func littleEndianBytes<R>(_ vector: [Float], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
     #if _endian(big)
         let swapped = vector.map { Float(bitPattern: $0.bitPattern.littleEndian) }
         return try swapped.withUnsafeBytes(body)

@@ -26,6 +26,7 @@ public struct StoreEntry: Sendable {
 /// The cache of one model: looks up and inserts a batch. Each call is one
 /// transaction, so a batch is stored whole or not at all.
 public protocol VectorStore: AnyObject {
+    var identity: ModelIdentity { get }
     /// The vectors' dimension, once the store holds or has been told one.
     var dimension: Int? { get }
     func lookup(_ keys: [CacheKey]) throws -> [StoredVector]
@@ -35,7 +36,7 @@ public protocol VectorStore: AnyObject {
 extension StoredVector {
     /// Checks a stored blob of little-endian float32 against the expected
     /// dimension.
-    static func decode(_ blob: UnsafeRawBufferPointer?, dimension: Int?) -> StoredVector {
+    public static func decode(_ blob: UnsafeRawBufferPointer?, dimension: Int?) -> StoredVector {
         guard let blob else { return .invalid("null vector") }
         let count = blob.count / 4
         if let dimension, blob.count != 4 * dimension {

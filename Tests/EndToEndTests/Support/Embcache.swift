@@ -112,6 +112,13 @@ final class RunningProcess {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "EMBCACHE_DIR")
         env.removeValue(forKey: "EMBCACHE_MODEL")
+        // The shared cache is named by each test that uses it.
+        for name in [
+            "EMBCACHE_DB", "EMBCACHE_DB_RETRY_SECONDS", "PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE",
+            "PGSSLMODE",
+        ] {
+            env.removeValue(forKey: name)
+        }
         // Requests to the test servers go straight to 127.0.0.1, and no
         // real key of the developer's reaches a test.
         for name in [
