@@ -309,18 +309,70 @@ struct RemoveCommand: EmbCacheSubcommand {
 struct BackupCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "embcache backup",
-        abstract: "Copy the whole cache into a new directory, consistently, while other processes use it.")
+        abstract: "Copy the whole cache, consistently, while other processes use it: into a new directory, or to S3.",
+        discussion: """
+            To s3://bucket/prefix, each file is uploaded from a snapshot, then a manifest of their sizes and \
+            SHA-256 digests; credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and \
+            AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL).
+            """)
 
-    @Argument(help: ArgumentHelp("A new or empty directory.", valueName: "dest")) var destination: String
+    @Argument(help: ArgumentHelp("A new or empty directory, or s3://bucket/prefix.", valueName: "dest"))
+    var destination: String
     @OptionGroup var location: CacheLocation
+    @Option(help: ArgumentHelp("Upload files larger than this many MiB in parts of this size (S3).", valueName: "mib"))
+    var partSize = 16
+    @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
+
+    func validate() throws {
+        if partSize < 5 || partSize > 5120 { throw ValidationError("--part-size must be 5 to 5120 MiB") }
+    }
 
     func execute(environment: [String: String]) throws {
         guard let storage = try location.storage(environment) as? SQLiteStorage else {
             throw EmbCacheError.configuration(
                 "backup copies a cache directory; for PostgreSQL use pg_dump, or embcache copy --to DIR")
         }
+        let quiet = quiet
+        if S3Location.isURL(destination) {
+            let target = try S3Location(destination)
+            let manifest = try S3Backup.backup(
+                directory: storage.directory, to: target, settings: S3Settings(environment: environment),
+                partSize: partSize << 20, report: { if !quiet { note($0) } })
+            if !quiet { note("backed up \(manifest.files.count) files to \(target)") }
+            return
+        }
         let names = try Housekeeping.backup(directory: storage.directory, to: destination)
-        note("copied \(names.count) files to \(destination)")
+        if !quiet { note("copied \(names.count) files to \(destination)") }
+    }
+}
+
+struct RestoreCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embcache restore",
+        abstract: "Restore a cache directory from a backup on S3, checking every file against its manifest.",
+        discussion: """
+            Every file is downloaded beside its place and checked (size and SHA-256) before any replaces a \
+            cache file; a backup without its manifest, or with a file that does not match it, restores \
+            nothing (exit status 65). A directory that holds a cache is replaced only with --force, and no \
+            process may use it meanwhile.
+            """)
+
+    @Argument(help: ArgumentHelp("The backup: s3://bucket/prefix.", valueName: "source")) var source: String
+    @Option(
+        help: ArgumentHelp(
+            "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
+    var cacheDir: String?
+    @Flag(help: "Replace the cache the directory holds.") var force = false
+    @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
+
+    func execute(environment: [String: String]) throws {
+        let directory = try CacheDirectory.resolve(flag: cacheDir, environment: environment)
+        let quiet = quiet
+        let from = try S3Location(source)
+        let manifest = try S3Backup.restore(
+            from: from, into: directory, settings: S3Settings(environment: environment), force: force,
+            report: { if !quiet { note($0) } })
+        if !quiet { note("restored \(manifest.files.count) files of \(manifest.created) into \(directory)") }
     }
 }
 
@@ -344,7 +396,11 @@ struct CopyCommand: EmbCacheSubcommand {
     func execute(environment: [String: String]) throws {
         let source = try storage(named: from, environment: environment)
         let destination = try storage(named: to, environment: environment)
-        guard source.location != destination.location else {
+        func canonical(_ storage: CacheStorage) -> String {
+            guard let directory = (storage as? SQLiteStorage)?.directory else { return storage.location }
+            return URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+        }
+        guard canonical(source) != canonical(destination) else {
             throw EmbCacheError.usage("--from and --to name the same cache")
         }
         let quiet = quiet

@@ -11,7 +11,7 @@ struct FilterCommand: EmbCacheSubcommand {
             stdout, in input order. See embcache(1) for formats, the cache layout and exit statuses.
 
             Subcommands (embcache SUBCOMMAND --help): get, stats, models, import, export, verify, gc, \
-            rm, backup, copy.
+            rm, backup, restore, copy.
             """,
         version: EmbCacheVersion.current
     )

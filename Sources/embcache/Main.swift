@@ -21,7 +21,8 @@ enum EmbCacheMain {
     /// runs that one instead (`embcache -- stats` reads a file named stats).
     static let subcommands: [any EmbCacheSubcommand.Type] = [
         GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self, ExportCommand.self,
-        VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self, CopyCommand.self,
+        VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self, RestoreCommand.self,
+        CopyCommand.self,
     ]
 
     static func main() {
@@ -77,11 +78,11 @@ func exitStatus(of error: EmbCacheError) -> Int32 {
     switch error {
     case .brokenPipe: 0
     case .usage: 64
-    case .input: 65
+    case .input, .corruptBackup: 65
     case .inputFile: 66
     case .provider: 69
     case .unauthorized: 77
-    case .store, .database, .output: 74
+    case .store, .database, .backup, .output: 74
     case .unusableCache, .configuration: 78
     case .interrupted: 130
     }

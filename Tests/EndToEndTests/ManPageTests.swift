@@ -167,7 +167,9 @@ import Testing
     // MARK: - Commands
 
     /// The commands, in the order the filter's --help names them.
-    static let commands = ["get", "stats", "models", "import", "export", "verify", "gc", "rm", "backup", "copy"]
+    static let commands = [
+        "get", "stats", "models", "import", "export", "verify", "gc", "rm", "backup", "restore", "copy",
+    ]
 
     /// The `.Ss` subsections of COMMANDS, by command.
     static func commandSubsections() throws -> [String: [Substring]] {

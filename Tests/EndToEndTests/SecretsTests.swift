@@ -11,48 +11,73 @@ struct SecretsTests {
         var status: Int32
         /// Arguments and stdin, given a cache directory, a server and a
         /// database URL (with its password).
-        var run: @Sendable (_ cache: String, _ server: EmbeddingServer, _ db: String) -> (arguments: [String], stdin: String)
+        var run:
+            @Sendable (_ cache: String, _ server: EmbeddingServer, _ db: String) -> (arguments: [String], stdin: String)
         var faults: [String] = []
         var testDescription: String { name }
     }
 
     static let paths: [Path] = [
-        Path(name: "401 from the provider", status: 77, run: { cache, server, _ in
-            (server.flags() + ["--cache-dir", cache], corpus(3))
-        }, faults: ["status=401,times=9"]),
-        Path(name: "provider gone after retries", status: 69, run: { cache, server, _ in
-            (server.flags() + ["--cache-dir", cache, "--max-retries", "1"], corpus(3))
-        }, faults: ["status=503,times=9"]),
-        Path(name: "a refused text", status: 65, run: { cache, server, _ in
-            (server.flags() + ["--cache-dir", cache, "--batch-size", "1"], corpus(3))
-        }, faults: ["reject=text number 1 with some words"]),
-        Path(name: "a malformed answer", status: 69, run: { cache, server, _ in
-            (server.flags() + ["--cache-dir", cache, "--max-retries", "0"], corpus(3))
-        }, faults: ["malformed,times=9"]),
-        Path(name: "bad input line", status: 65, run: { cache, server, db in
-            (server.flags() + ["--db", db], "{\"text\": 1}\n")
-        }),
-        Path(name: "vectors of another dimension than the database holds", status: 69, run: { _, _, db in
-            (["--model", "m", "--db", db, "--command", fakeProvider("--dim 4")], corpus(5))
-        }),
-        Path(name: "wrong database password", status: 74, run: { _, server, db in
-            (["stats", "--db", db.replacing(TestDatabase.password, with: TestDatabase.password + "x")], "")
-        }),
-        Path(name: "a database that does not exist", status: 74, run: { _, server, db in
-            (server.flags() + ["--db", String(db[..<db.lastIndex(of: "/")!]) + "/no_such_db"], corpus(1))
-        }),
-        Path(name: "server unreachable", status: 74, run: { _, server, db in
-            (["get", "--model", "m", "--db", db.replacing(/127\.0\.0\.1:[0-9]+/, with: "127.0.0.1:1")], corpus(1))
-        }),
-        Path(name: "copy to an unreachable server", status: 74, run: { cache, _, db in
-            (["copy", "--from", cache, "--to", db.replacing(/127\.0\.0\.1:[0-9]+/, with: "127.0.0.1:1")], "")
-        }),
-        Path(name: "backup of a database", status: 78, run: { cache, _, db in
-            (["backup", cache + "/copy", "--db", db], "")
-        }),
-        Path(name: "a miss with --offline", status: 65, run: { _, _, db in
-            (["get", "--model", "hash-8", "--db", db], "{\"text\":\"never stored\"}\n")
-        }),
+        Path(
+            name: "401 from the provider", status: 77,
+            run: { cache, server, _ in
+                (server.flags() + ["--cache-dir", cache], corpus(3))
+            }, faults: ["status=401,times=9"]),
+        Path(
+            name: "provider gone after retries", status: 69,
+            run: { cache, server, _ in
+                (server.flags() + ["--cache-dir", cache, "--max-retries", "1"], corpus(3))
+            }, faults: ["status=503,times=9"]),
+        Path(
+            name: "a refused text", status: 65,
+            run: { cache, server, _ in
+                (server.flags() + ["--cache-dir", cache, "--batch-size", "1"], corpus(3))
+            }, faults: ["reject=text number 1 with some words"]),
+        Path(
+            name: "a malformed answer", status: 69,
+            run: { cache, server, _ in
+                (server.flags() + ["--cache-dir", cache, "--max-retries", "0"], corpus(3))
+            }, faults: ["malformed,times=9"]),
+        Path(
+            name: "bad input line", status: 65,
+            run: { cache, server, db in
+                (server.flags() + ["--db", db], "{\"text\": 1}\n")
+            }),
+        Path(
+            name: "vectors of another dimension than the database holds", status: 69,
+            run: { _, _, db in
+                (["--model", "m", "--db", db, "--command", fakeProvider("--dim 4")], corpus(5))
+            }),
+        Path(
+            name: "wrong database password", status: 74,
+            run: { _, server, db in
+                (["stats", "--db", db.replacing(TestDatabase.password, with: TestDatabase.password + "x")], "")
+            }),
+        Path(
+            name: "a database that does not exist", status: 74,
+            run: { _, server, db in
+                (server.flags() + ["--db", String(db[..<db.lastIndex(of: "/")!]) + "/no_such_db"], corpus(1))
+            }),
+        Path(
+            name: "server unreachable", status: 74,
+            run: { _, server, db in
+                (["get", "--model", "m", "--db", db.replacing(/127\.0\.0\.1:[0-9]+/, with: "127.0.0.1:1")], corpus(1))
+            }),
+        Path(
+            name: "copy to an unreachable server", status: 74,
+            run: { cache, _, db in
+                (["copy", "--from", cache, "--to", db.replacing(/127\.0\.0\.1:[0-9]+/, with: "127.0.0.1:1")], "")
+            }),
+        Path(
+            name: "backup of a database", status: 78,
+            run: { cache, _, db in
+                (["backup", cache + "/copy", "--db", db], "")
+            }),
+        Path(
+            name: "a miss with --offline", status: 65,
+            run: { _, _, db in
+                (["get", "--model", "hash-8", "--db", db], "{\"text\":\"never stored\"}\n")
+            }),
     ]
 
     @Test(arguments: paths)

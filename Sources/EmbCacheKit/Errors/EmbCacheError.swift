@@ -64,6 +64,10 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
     case unusableCache(path: String, reason: String)
     /// A database server failed, or could not be reached within the bound.
     case database(location: String, message: String)
+    /// A backup could not be written or read (after retries).
+    case backup(location: String, message: String)
+    /// A backup whose files do not match its manifest, or that has none.
+    case corruptBackup(location: String, message: String)
     /// The configuration cannot work: no provider for a model, a bad cache
     /// directory.
     case configuration(String)
@@ -88,6 +92,7 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
             "cache \(path): \(message) (sqlite code \(code))" + (sql.map { " in: \($0)" } ?? "")
         case .unusableCache(let path, let reason): "cache \(path): \(reason)"
         case .database(let location, let message): "cache \(location): \(message)"
+        case .backup(let location, let message), .corruptBackup(let location, let message): "\(location): \(message)"
         case .configuration(let message): message
         case .provider(let name, let message): "provider \(name): \(message)"
         case .unauthorized(let name, let message): "provider \(name): \(message)"

@@ -29,6 +29,15 @@ public enum Housekeeping {
             throw EmbCacheError.configuration("no cache at \(directory)")
         }
         let before = CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal")
+        let deleted = try deleteUnusedTexts(path, directory: directory)
+        // Measured once the connection is closed: the last one to close
+        // copies the log into the file and removes it.
+        return CollectedGarbage(
+            textsDeleted: deleted, bytesBefore: before,
+            bytesAfter: CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal"))
+    }
+
+    private static func deleteUnusedTexts(_ path: String, directory: String) throws -> Int {
         let db = try SQLiteConnection(path: path)
         sqlite3_busy_timeout(db.handle, 10_000)
         var deleted = 0
@@ -45,13 +54,13 @@ public enum Housekeeping {
                 throw error
             }
         }
+        // A passive checkpoint only: one that waits for readers to truncate
+        // the log would fight a Litestream replicating the file.
         try SQLiteStore.retryingWhileBusy {
             try db.execute("VACUUM")
-            _ = try db.scalarText("PRAGMA wal_checkpoint(TRUNCATE)")
+            _ = try db.scalarText("PRAGMA wal_checkpoint(PASSIVE)")
         }
-        return CollectedGarbage(
-            textsDeleted: deleted, bytesBefore: before,
-            bytesAfter: CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal"))
+        return deleted
     }
 
     /// Removes one model's file (its texts stay until `gc`). Returns the

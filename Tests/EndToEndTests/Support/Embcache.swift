@@ -116,6 +116,10 @@ final class RunningProcess {
         for name in [
             "EMBCACHE_DB", "EMBCACHE_DB_RETRY_SECONDS", "PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE",
             "PGSSLMODE",
+            // Nor any real AWS account (and this machine's CA bundle setting
+            // breaks Litestream).
+            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CA_BUNDLE",
         ] {
             env.removeValue(forKey: name)
         }

@@ -2,13 +2,25 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// One POST to send.
+/// One request to send: a POST of JSON unless told otherwise.
 struct HTTPRequest: Sendable {
     var url: String
     /// `Name: value` lines; the key's header among them, so a request is
     /// never printed.
     var headers: [String]
     var body: [UInt8]
+    var method = "POST"
+    var contentType: String? = "application/json"
+    /// Signs the request with AWS Signature V4 (libcurl's own signing).
+    var signing: AWSSigning?
+}
+
+/// What libcurl needs to sign a request for AWS: `aws:amz:REGION:SERVICE`
+/// and the key pair.
+struct AWSSigning: Sendable {
+    var scope: String
+    var accessKey: String
+    var secretKey: String
 }
 
 /// What the server answered.
@@ -71,7 +83,7 @@ final class HTTPClient: Sendable {
         for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.value) }
     }
 
-    func post(_ request: HTTPRequest) throws(TransportFailure) -> HTTPResponse {
+    func send(_ request: HTTPRequest) throws(TransportFailure) -> HTTPResponse {
         guard let handle = idle.withLock({ $0.popLast()?.value }) ?? curl_easy_init() else {
             throw .failed("libcurl cannot start a transfer")
         }
@@ -86,7 +98,10 @@ final class HTTPClient: Sendable {
         let received = Received()
         let context = Unmanaged.passUnretained(received).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
-        for header in request.headers + ["Content-Type: application/json", "Expect:"] {
+        // No "Expect: 100-continue" wait; but libcurl 7.88 signs even a
+        // removed header, so a signed request keeps what libcurl chooses.
+        let expect = request.signing == nil ? ["Expect:"] : []
+        for header in request.headers + (request.contentType.map { ["Content-Type: \($0)"] } ?? []) + expect {
             headerList = curl_slist_append(headerList, header)
         }
         defer { curl_slist_free_all(headerList) }
@@ -96,9 +111,21 @@ final class HTTPClient: Sendable {
             request.body.withUnsafeBufferPointer { body in
                 curl_easy_reset(handle)
                 embc_setopt_pointer(handle, CURLOPT_URL, url)
-                embc_setopt_long(handle, CURLOPT_POST, 1)
-                embc_setopt_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress)
-                embc_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                switch request.method {
+                case "GET": embc_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                case "HEAD": embc_setopt_long(handle, CURLOPT_NOBODY, 1)
+                default:
+                    embc_setopt_long(handle, CURLOPT_POST, 1)
+                    // A pointer even for an empty body: never read from stdin.
+                    embc_setopt_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafePointer(bitPattern: 1))
+                    embc_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                    if request.method != "POST" { embc_setopt_pointer(handle, CURLOPT_CUSTOMREQUEST, request.method) }
+                }
+                if let signing = request.signing {
+                    embc_setopt_pointer(handle, CURLOPT_AWS_SIGV4, signing.scope)
+                    embc_setopt_pointer(handle, CURLOPT_USERNAME, signing.accessKey)
+                    embc_setopt_pointer(handle, CURLOPT_PASSWORD, signing.secretKey)
+                }
                 embc_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList)
                 embc_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, milliseconds))
                 embc_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(milliseconds, 30_000)))

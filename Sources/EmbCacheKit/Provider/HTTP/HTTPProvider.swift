@@ -138,7 +138,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             statistics.withLock { $0.requests += 1 }
             let outcome: Result<HTTPResponse, TransportFailure>
             do throws(TransportFailure) {
-                outcome = .success(try client.post(request))
+                outcome = .success(try client.send(request))
             } catch {
                 outcome = .failure(error)
             }

@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Off-site copies against a real S3-compatible server on 127.0.0.1
+/// (rclone serve s3): backup while a writer runs, restore, a warm run;
+/// a bad checksum, an upload cut off, transient server failures; and a
+/// Litestream replica restored on a fresh directory.
+@Suite(.enabled(if: S3Server.available, "needs rclone and litestream from Scripts/test-tools"))
+struct S3BackupTests {
+    static let model = "hash-384"
+
+    /// A cache of `records` texts of the built-in model (1.5 kB a vector).
+    func filledCache(_ records: Int, prefix: String = "text") throws -> (TemporaryDirectory, String) {
+        let cache = TemporaryDirectory()
+        let input = corpus(records, prefix: prefix)
+        let filled = try Embcache.run(["--model", Self.model, "--cache-dir", cache.path, "-q"], stdin: input)
+        try #require(filled.status == 0, "\(filled.stderrText)")
+        return (cache, input)
+    }
+
+    func embcache(_ arguments: [String], stdin: String = "", _ server: S3Server) throws -> ProcessResult {
+        let result = try Embcache.run(arguments, stdin: stdin, environment: server.environment)
+        #expect(!result.stdoutText.contains(S3Server.secretKey))
+        #expect(!result.stderrText.contains(S3Server.secretKey))
+        return result
+    }
+
+    @Test func aBackupTakenWhileAWriterRunsRestoresIntoAWarmCache() throws {
+        let server = try S3Server()
+        let (cache, input) = try filledCache(5000)
+        // A writer goes on adding texts while the snapshot is taken.
+        let writer = try RunningProcess(
+            Embcache.binary, ["--model", Self.model, "--cache-dir", cache.path, "--window", "64"])
+        writer.feed(Data(corpus(40000, prefix: "later").utf8))
+        writer.closeInput()
+        writer.pump(seconds: 0.3)
+        let backup = try embcache(["backup", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", cache.path, "--part-size", "5"], server)
+        #expect(backup.status == 0, "\(backup.stderrText)")
+        #expect(backup.stderrText.contains("backed up 2 files to s3://\(S3Server.bucket)/team/cache"))
+        #expect(writer.finish().status == 0)
+
+        let manifest = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: server.object("team/cache/manifest.json")))) as! [String: Any]
+        let files = manifest["files"] as! [[String: Any]]
+        #expect(files.map { $0["name"] as! String } == ["embedding-hash-384.sqlite", "hashstring.sqlite"])
+        // The model file is over one part: it went up in parts.
+        #expect((files[0]["bytes"] as! Int) > 5 << 20)
+        #expect(files[0]["model"] as? String == Self.model)
+
+        let restored = TemporaryDirectory()
+        let restore = try embcache(["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
+        #expect(restore.status == 0, "\(restore.stderrText)")
+        let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
+        #expect(verify.status == 0, "\(verify.stdoutText)")
+        let warm = try Embcache.run(
+            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
+        #expect(warm.status == 0, "\(warm.stderrText)")
+        #expect(warm.stderrText.contains("5000 records, 5000 hits, 0 computed"))
+
+        // A cache is not overwritten unless asked to.
+        let again = try embcache(["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
+        #expect(again.status == 78)
+        #expect(again.stderrText.contains("--force"))
+        let forced = try embcache(
+            ["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path, "--force", "-q"], server)
+        #expect(forced.status == 0, "\(forced.stderrText)")
+        #expect(forced.stderr.isEmpty)
+    }
+
+    @Test func aFileThatDoesNotMatchItsChecksumIsRefusedAndNothingIsRestored() throws {
+        let server = try S3Server()
+        let (cache, _) = try filledCache(200)
+        try #require(try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path], server).status == 0)
+        let path = server.object("b/manifest.json")
+        let manifest = try String(contentsOfFile: path, encoding: .utf8)
+        let digest = try #require(manifest.firstMatch(of: /"sha256" : "([0-9a-f]{64})"/)?.1)
+        try manifest.replacing(String(digest), with: String(repeating: "0", count: 64))
+            .write(toFile: path, atomically: true, encoding: .utf8)
+
+        let restored = TemporaryDirectory()
+        let restore = try embcache(["restore", "s3://\(S3Server.bucket)/b", "--cache-dir", restored.path], server)
+        #expect(restore.status == 65)
+        #expect(restore.stderrText.contains("does not match its SHA-256 in manifest.json: nothing restored"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: restored.path).isEmpty)
+    }
+
+    @Test func anUploadCutOffHalfwayLeavesNoManifestAndRestoreSaysSo() throws {
+        let server = try S3Server()
+        let (cache, _) = try filledCache(12000)
+        // A complete backup first: the cut-off one must not leave its
+        // manifest standing over files it replaced.
+        try #require(try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "-q"], server).status == 0)
+        let backup = try RunningProcess(
+            Embcache.binary, ["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "--part-size", "5"],
+            environment: server.environment)
+        // Stopped as soon as the old manifest is gone and a part is up.
+        let deadline = Date().addingTimeInterval(30)
+        while FileManager.default.fileExists(atPath: server.object("b/manifest.json")) && Date() < deadline {
+            backup.pump(seconds: 0.002)
+        }
+        backup.signal(SIGKILL)
+        let killed = backup.finish()
+        try #require(killed.status == 128 + SIGKILL, "the backup ended before it was cut off: \(killed.stderrText)")
+        #expect(!FileManager.default.fileExists(atPath: server.object("b/manifest.json")))
+
+        let restore = try embcache(["restore", "s3://\(S3Server.bucket)/b", "--cache-dir", TemporaryDirectory().path], server)
+        #expect(restore.status == 65)
+        #expect(restore.stderrText.contains("no manifest.json beside 2 files: a backup that did not finish"))
+        let nothing = try embcache(["restore", "s3://\(S3Server.bucket)/never", "--cache-dir", TemporaryDirectory().path], server)
+        #expect(nothing.status == 65)
+        #expect(nothing.stderrText.contains("no backup here"))
+    }
+
+    @Test func failedAndDroppedRequestsAreRetried() throws {
+        let server = try S3Server()
+        let work = TemporaryDirectory()
+        let portFile = work.file("port").path
+        let log = work.file("proxy.log").path
+        let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/s3_fault_proxy.py").path
+        let proxy = try spawnLogged(
+            [pythonExecutable, script, "--upstream", String(server.port), "--port-file", portFile, "--log", log],
+            log: work.file("proxy.out").path)
+        defer {
+            kill(proxy, SIGTERM)
+            waitpid(proxy, nil, 0)
+        }
+        var port = ""
+        for _ in 0..<400 where port.isEmpty {
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)) ?? ""
+            Thread.sleep(forTimeInterval: 0.025)
+        }
+        var environment = server.environment
+        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
+
+        let (cache, input) = try filledCache(4000)
+        let backup = try Embcache.run(
+            ["backup", "s3://\(S3Server.bucket)/r", "--cache-dir", cache.path, "--part-size", "5"],
+            environment: environment)
+        #expect(backup.status == 0, "\(backup.stderrText)")
+        let restored = TemporaryDirectory()
+        let restore = try Embcache.run(
+            ["restore", "s3://\(S3Server.bucket)/r", "--cache-dir", restored.path], environment: environment)
+        #expect(restore.status == 0, "\(restore.stderrText)")
+        let faults = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        for fault in ["503", "500", "drop"] { #expect(faults.contains { $0.hasSuffix(" " + fault) }, "no \(fault)") }
+        let warm = try Embcache.run(["--model", Self.model, "--cache-dir", restored.path, "--offline", "-q"], stdin: input)
+        #expect(warm.status == 0, "\(warm.stderrText)")
+    }
+
+    @Test func wrongCredentialsStopAtOnceWithoutShowingTheSecret() throws {
+        let server = try S3Server()
+        let (cache, _) = try filledCache(10)
+        var environment = server.environment
+        environment["AWS_SECRET_ACCESS_KEY"] = "wrong-" + S3Server.secretKey
+        let refused = try Embcache.run(["backup", "s3://\(S3Server.bucket)/x", "--cache-dir", cache.path], environment: environment)
+        #expect(refused.status == 77)
+        #expect(refused.stderrText.contains("AWS_SECRET_ACCESS_KEY"))
+        #expect(!refused.stderrText.contains(S3Server.secretKey))
+        let missing = try Embcache.run(["backup", "s3://\(S3Server.bucket)/x", "--cache-dir", cache.path])
+        #expect(missing.status == 78)
+        #expect(missing.stderrText.contains("AWS_ACCESS_KEY_ID"))
+    }
+
+    @Test func aLitestreamReplicaRestoredOnAFreshDirectoryIsAWarmCache() throws {
+        let server = try S3Server()
+        let litestream = try #require(S3Server.litestream)
+        let cache = TemporaryDirectory()
+        // The files exist before Litestream starts watching them.
+        try #require(try Embcache.run(["--model", Self.model, "--cache-dir", cache.path], stdin: corpus(1)).status == 0)
+        let config = cache.path + "/../litestream-\(UUID()).yml"
+        var yaml = "dbs:\n"
+        for name in ["hashstring.sqlite", "embedding-hash-384.sqlite"] {
+            yaml += """
+                  - path: \(cache.path)/\(name)
+                    replica:
+                      type: s3
+                      bucket: \(S3Server.bucket)
+                      path: litestream/\(name)
+                      endpoint: \(server.endpoint)
+                      region: us-east-1
+                      force-path-style: true
+                      sync-interval: 100ms
+
+                """
+        }
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        defer { unlink(config) }
+        var environment = ProcessInfo.processInfo.environment.merging(server.environment) { $1 }
+        environment.removeValue(forKey: "AWS_CA_BUNDLE")
+        let replicate = try spawnLogged(
+            [litestream, "replicate", "-config", config], log: cache.path + "/../litestream-\(UUID()).log",
+            environment: environment)
+        // A long run beside it, then gc (which must not fight Litestream's
+        // checkpoints), then Litestream is stopped.
+        let input = corpus(6000)
+        let run = try Embcache.run(["--model", Self.model, "--cache-dir", cache.path, "--window", "256"], stdin: input)
+        #expect(run.status == 0, "\(run.stderrText)")
+        let gc = try Embcache.run(["gc", "--cache-dir", cache.path])
+        #expect(gc.status == 0, "\(gc.stderrText)")
+        Thread.sleep(forTimeInterval: 2)
+        kill(replicate, SIGTERM)
+        waitpid(replicate, nil, 0)
+
+        let restored = TemporaryDirectory()
+        for name in ["hashstring.sqlite", "embedding-hash-384.sqlite"] {
+            let restore = try runProcess(
+                litestream, ["restore", "-config", config, "-o", restored.path + "/" + name, cache.path + "/" + name],
+                environment: ["AWS_CA_BUNDLE": ""].merging(server.environment) { $1 })
+            try #require(restore.status == 0, "\(restore.stderrText)")
+        }
+        let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
+        #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
+        let warm = try Embcache.run(["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
+        #expect(warm.status == 0, "\(warm.stderrText)")
+        #expect(warm.stderrText.contains("6000 records, 6000 hits, 0 computed"))
+        #expect(warm.stdout == run.stdout)
+    }
+}
