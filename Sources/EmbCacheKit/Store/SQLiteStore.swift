@@ -181,14 +181,20 @@ public final class SQLiteStore: VectorStore {
         // the other: a text without its vector is a miss computed again,
         // while a vector without its text could never be tied to it again.
         try retryingWrite { () in try insertTexts(entries, connection) }
+        // Changes only when another connection commits to hashstring.
+        let textsVersion = try connection.scalarText("PRAGMA hs.data_version")
         // The vectors' transaction holds hashstring's write lock too (BEGIN
         // IMMEDIATE starts a write on every attached file) to its commit, so
         // a gc can never come between a vector and its text; it writes again
-        // the texts a gc took since the first commit. Checking by digest
-        // alone is much cheaper than inserting again, which also probes the
-        // index of whole texts.
+        // the texts a gc took since the first commit. When no other
+        // connection has committed to hashstring since, none can be gone and
+        // nothing is checked; otherwise each is checked by digest, which is
+        // much cheaper than inserting again (that probes the index of whole
+        // texts too).
         try retryingWrite { () in
-            try insertMissingTexts(entries, connection)
+            if try connection.scalarText("PRAGMA hs.data_version") != textsVersion {
+                try insertMissingTexts(entries, connection)
+            }
             let keep = try connection.prepare(
                 "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             let replace = try connection.prepare(
