@@ -41,7 +41,7 @@ final class EmbeddingServer {
         ]
         if let key { arguments += ["--key", key] }
         for fault in faults { arguments += ["--fault", fault] }
-        pid = try Self.spawn([pythonExecutable] + arguments, log: directory.file("server.log").path)
+        pid = try spawnLogged([pythonExecutable] + arguments, log: directory.file("server.log").path)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8),
@@ -62,18 +62,6 @@ final class EmbeddingServer {
     deinit {
         kill(pid, SIGTERM)
         waitpid(pid, nil, 0)
-    }
-
-    /// posix_spawn with output to a file: Foundation's Process waits for
-    /// SIGCHLD, which the test runner's threads block.
-    private static func spawn(_ argv: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        return try spawnUnblocked(argv, actions: &actions)
     }
 
     /// The requests the server got, in order.

@@ -52,7 +52,9 @@ final class S3Server {
     func object(_ key: String) -> String { root.path + "/data/" + Self.bucket + "/" + key }
 }
 
-/// A child with stdin from /dev/null and both outputs into `log`.
+/// A child with stdin from /dev/null and both outputs into `log`, by
+/// posix_spawn: Foundation's Process waits for SIGCHLD, which the test
+/// runner's threads block.
 func spawnLogged(_ argv: [String], log: String, environment: [String: String]? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
