@@ -38,13 +38,16 @@ struct S3BackupTests {
         writer.feed(Data(corpus(40000, prefix: "later").utf8))
         writer.closeInput()
         writer.pump(seconds: 0.3)
-        let backup = try embcache(["backup", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", cache.path, "--part-size", "5"], server)
+        let backup = try embcache(
+            ["backup", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", cache.path, "--part-size", "5"], server)
         #expect(backup.status == 0, "\(backup.stderrText)")
         #expect(backup.stderrText.contains("backed up 2 files to s3://\(S3Server.bucket)/team/cache"))
         #expect(writer.finish().status == 0)
 
-        let manifest = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: server.object("team/cache/manifest.json")))) as! [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: server.object("team/cache/manifest.json"))))
+            as! [String: Any]
         let files = manifest["files"] as! [[String: Any]]
         #expect(files.map { $0["name"] as! String } == ["embedding-hash-384.sqlite", "hashstring.sqlite"])
         // The model file is over one part: it went up in parts.
@@ -52,7 +55,8 @@ struct S3BackupTests {
         #expect(files[0]["model"] as? String == Self.model)
 
         let restored = TemporaryDirectory()
-        let restore = try embcache(["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
+        let restore = try embcache(
+            ["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
         #expect(restore.status == 0, "\(restore.stderrText)")
         let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
         #expect(verify.status == 0, "\(verify.stdoutText)")
@@ -62,7 +66,8 @@ struct S3BackupTests {
         #expect(warm.stderrText.contains("5000 records, 5000 hits, 0 computed"))
 
         // A cache is not overwritten unless asked to.
-        let again = try embcache(["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
+        let again = try embcache(
+            ["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
         #expect(again.status == 78)
         #expect(again.stderrText.contains("--force"))
         let forced = try embcache(
@@ -74,7 +79,8 @@ struct S3BackupTests {
     @Test func aFileThatDoesNotMatchItsChecksumIsRefusedAndNothingIsRestored() throws {
         let server = try S3Server()
         let (cache, _) = try filledCache(200)
-        try #require(try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path], server).status == 0)
+        try #require(
+            try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path], server).status == 0)
         let path = server.object("b/manifest.json")
         let manifest = try String(contentsOfFile: path, encoding: .utf8)
         let digest = try #require(manifest.firstMatch(of: /"sha256" : "([0-9a-f]{64})"/)?.1)
@@ -93,7 +99,8 @@ struct S3BackupTests {
         let (cache, _) = try filledCache(12000)
         // A complete backup first: the cut-off one must not leave its
         // manifest standing over files it replaced.
-        try #require(try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "-q"], server).status == 0)
+        try #require(
+            try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "-q"], server).status == 0)
         let backup = try RunningProcess(
             Embcache.binary, ["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "--part-size", "5"],
             environment: server.environment)
@@ -107,10 +114,12 @@ struct S3BackupTests {
         try #require(killed.status == 128 + SIGKILL, "the backup ended before it was cut off: \(killed.stderrText)")
         #expect(!FileManager.default.fileExists(atPath: server.object("b/manifest.json")))
 
-        let restore = try embcache(["restore", "s3://\(S3Server.bucket)/b", "--cache-dir", TemporaryDirectory().path], server)
+        let restore = try embcache(
+            ["restore", "s3://\(S3Server.bucket)/b", "--cache-dir", TemporaryDirectory().path], server)
         #expect(restore.status == 65)
         #expect(restore.stderrText.contains("no manifest.json beside 2 files: a backup that did not finish"))
-        let nothing = try embcache(["restore", "s3://\(S3Server.bucket)/never", "--cache-dir", TemporaryDirectory().path], server)
+        let nothing = try embcache(
+            ["restore", "s3://\(S3Server.bucket)/never", "--cache-dir", TemporaryDirectory().path], server)
         #expect(nothing.status == 65)
         #expect(nothing.stderrText.contains("no backup here"))
     }
@@ -147,7 +156,8 @@ struct S3BackupTests {
         #expect(restore.status == 0, "\(restore.stderrText)")
         let faults = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         for fault in ["503", "500", "drop"] { #expect(faults.contains { $0.hasSuffix(" " + fault) }, "no \(fault)") }
-        let warm = try Embcache.run(["--model", Self.model, "--cache-dir", restored.path, "--offline", "-q"], stdin: input)
+        let warm = try Embcache.run(
+            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-q"], stdin: input)
         #expect(warm.status == 0, "\(warm.stderrText)")
     }
 
@@ -156,7 +166,8 @@ struct S3BackupTests {
         let (cache, _) = try filledCache(10)
         var environment = server.environment
         environment["AWS_SECRET_ACCESS_KEY"] = "wrong-" + S3Server.secretKey
-        let refused = try Embcache.run(["backup", "s3://\(S3Server.bucket)/x", "--cache-dir", cache.path], environment: environment)
+        let refused = try Embcache.run(
+            ["backup", "s3://\(S3Server.bucket)/x", "--cache-dir", cache.path], environment: environment)
         #expect(refused.status == 77)
         #expect(refused.stderrText.contains("AWS_SECRET_ACCESS_KEY"))
         #expect(!refused.stderrText.contains(S3Server.secretKey))
@@ -170,7 +181,8 @@ struct S3BackupTests {
         let litestream = try #require(S3Server.litestream)
         let cache = TemporaryDirectory()
         // The files exist before Litestream starts watching them.
-        try #require(try Embcache.run(["--model", Self.model, "--cache-dir", cache.path], stdin: corpus(1)).status == 0)
+        try #require(
+            try Embcache.run(["--model", Self.model, "--cache-dir", cache.path], stdin: corpus(1)).status == 0)
         let config = cache.path + "/../litestream-\(UUID()).yml"
         var yaml = "dbs:\n"
         for name in ["hashstring.sqlite", "embedding-hash-384.sqlite"] {
@@ -214,7 +226,8 @@ struct S3BackupTests {
         }
         let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
         #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
-        let warm = try Embcache.run(["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
+        let warm = try Embcache.run(
+            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
         #expect(warm.status == 0, "\(warm.stderrText)")
         #expect(warm.stderrText.contains("6000 records, 6000 hits, 0 computed"))
         #expect(warm.stdout == run.stdout)

@@ -101,7 +101,8 @@ public enum S3Backup {
         guard manifest.format == "embcache-backup", manifest.version == 1 else {
             throw EmbCacheError.corruptBackup(
                 location: location.description,
-                message: "\(manifestName) is \(manifest.format) version \(manifest.version), not one this embcache reads")
+                message:
+                    "\(manifestName) is \(manifest.format) version \(manifest.version), not one this embcache reads")
         }
         for file in manifest.files
         where file.name.contains("/") || file.name.hasPrefix(".") || !file.name.hasSuffix(".sqlite") {
@@ -110,7 +111,9 @@ public enum S3Backup {
         }
         try CacheDirectory.create(directory)
         let existing = (try? CacheInventory.modelFiles(in: directory)) ?? []
-        if !force && (!existing.isEmpty || CacheInventory.fileSize(directory + "/" + SQLiteStore.hashstringFileName) > 0) {
+        if !force
+            && (!existing.isEmpty || CacheInventory.fileSize(directory + "/" + SQLiteStore.hashstringFileName) > 0)
+        {
             throw EmbCacheError.configuration(
                 "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")
         }
@@ -137,7 +140,9 @@ public enum S3Backup {
     }
 
     private static func download(_ file: File, to path: String, client: S3Client, location: S3Location) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw EmbCacheError.output(path: path, errno: errno) }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw EmbCacheError.output(path: path, errno: errno)
+        }
         defer { try? handle.close() }
         try handle.truncate(atOffset: 0)
         var hash = SHA256()
@@ -163,7 +168,9 @@ public enum S3Backup {
     }
 
     static func sha256(of path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw EmbCacheError.inputFile(path: path, errno: errno) }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw EmbCacheError.inputFile(path: path, errno: errno)
+        }
         defer { try? handle.close() }
         var hash = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }

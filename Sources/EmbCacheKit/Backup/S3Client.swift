@@ -87,7 +87,10 @@ final class S3Client: Sendable {
                 "https://\(location.bucket).s3.\(settings.region).amazonaws.com" + path
             }
         if !query.isEmpty {
-            url += "?" + query.sorted { $0.0 < $1.0 }.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+            url +=
+                "?"
+                + query.sorted { $0.0 < $1.0 }.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(
+                    separator: "&")
         }
         return url
     }
@@ -120,7 +123,8 @@ final class S3Client: Sendable {
             url: url,
             headers: headers + ["x-amz-content-sha256: \(digest)"]
                 + (settings.sessionToken.map { ["x-amz-security-token: \($0)"] } ?? []),
-            body: body, method: method, contentType: method == "GET" || method == "HEAD" ? nil : "application/octet-stream")
+            body: body, method: method,
+            contentType: method == "GET" || method == "HEAD" ? nil : "application/octet-stream")
         request.signing = AWSSigning(
             scope: "aws:amz:\(settings.region):s3", accessKey: settings.accessKey, secretKey: settings.secretKey)
         var problem = ""
@@ -157,7 +161,8 @@ final class S3Client: Sendable {
             }
             guard response.status >= 500 || response.status == 429 || response.status == 408 else { break }
         }
-        throw EmbCacheError.backup(location: location.description, message: settings.scrub("\(what) failed: \(problem)"))
+        throw EmbCacheError.backup(
+            location: location.description, message: settings.scrub("\(what) failed: \(problem)"))
     }
 
     /// The `<Code>` of an S3 error body.
@@ -189,7 +194,8 @@ final class S3Client: Sendable {
 
     /// The object, or nil when there is none.
     func get(_ name: String) throws -> [UInt8]? {
-        let response = try send("GET", url(location.key(name)), accepting: [404], what: "download of \(location.key(name))")
+        let response = try send(
+            "GET", url(location.key(name)), accepting: [404], what: "download of \(location.key(name))")
         return response.status == 404 ? nil : response.body
     }
 
@@ -214,9 +220,12 @@ final class S3Client: Sendable {
         repeat {
             var query = [("list-type", "2"), ("prefix", start)]
             if let token { query.append(("continuation-token", token)) }
-            let text = String(decoding: try send("GET", url(nil, query: query), what: "listing of \(location)").body, as: UTF8.self)
+            let text = String(
+                decoding: try send("GET", url(nil, query: query), what: "listing of \(location)").body, as: UTF8.self)
             names += Self.element("Key", in: text).map { String($0.dropFirst(start.count)) }
-            token = Self.element("IsTruncated", in: text).first == "true" ? Self.element("NextContinuationToken", in: text).first : nil
+            token =
+                Self.element("IsTruncated", in: text).first == "true"
+                ? Self.element("NextContinuationToken", in: text).first : nil
         } while token != nil
         return names
     }
@@ -227,7 +236,8 @@ final class S3Client: Sendable {
         let key = location.key(name)
         let started = try send("POST", url(key, query: [("uploads", "")]), what: "multipart upload of \(key)")
         guard let uploadID = Self.element("UploadId", in: String(decoding: started.body, as: UTF8.self)).first else {
-            throw EmbCacheError.backup(location: location.description, message: "multipart upload of \(key): no UploadId")
+            throw EmbCacheError.backup(
+                location: location.description, message: "multipart upload of \(key): no UploadId")
         }
         do {
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
@@ -252,9 +262,11 @@ final class S3Client: Sendable {
                 body += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(tag)</ETag></Part>"
             }
             body += "</CompleteMultipartUpload>"
-            try send("POST", url(key, query: [("uploadId", uploadID)]), body: Array(body.utf8), what: "completion of \(key)")
+            try send(
+                "POST", url(key, query: [("uploadId", uploadID)]), body: Array(body.utf8), what: "completion of \(key)")
         } catch {
-            _ = try? send("DELETE", url(key, query: [("uploadId", uploadID)]), accepting: [404], what: "abort of \(key)")
+            _ = try? send(
+                "DELETE", url(key, query: [("uploadId", uploadID)]), accepting: [404], what: "abort of \(key)")
             throw error
         }
     }
