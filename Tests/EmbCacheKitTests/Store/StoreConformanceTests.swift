@@ -122,6 +122,28 @@ enum Engine: String, CaseIterable, CustomTestStringConvertible {
     }
 
     @Test(arguments: Engine.available)
+    func anyModelNameIsSafeAndLongNamesStayApart(engine: Engine) throws {
+        let storage = try engine.makeStorage()
+        let long = String(repeating: "a very long model name ", count: 8)
+        let names = ["x\"; DROP TABLE hashstring; --", "漢字 ünïcödé 🦀", long + "one", long + "two"]
+        for (index, name) in names.enumerated() {
+            try storage.openModel(ModelIdentity(name: name), provider: "test", expectedDimension: nil)
+                .insert([entry("text \(index)")])
+        }
+        let summary = try storage.summarize(model: nil)
+        #expect(Set(summary.models.compactMap(\.model)) == Set(names))
+        #expect(summary.models.allSatisfy { $0.vectors == 1 })
+        #expect(summary.texts == 4)
+        if case .postgres = engine {
+            #expect(summary.models.allSatisfy { $0.file.utf8.count <= 63 })
+        }
+        for (index, name) in names.enumerated() {
+            let store = try storage.openModel(ModelIdentity(name: name), provider: nil, expectedDimension: nil)
+            #expect(try store.lookup([entry("text \(index)").key]) == [.hit(entry("text \(index)").vector)])
+        }
+    }
+
+    @Test(arguments: Engine.available)
     func summaryRowsGarbageAndRemovalAgree(engine: Engine) throws {
         let storage = try engine.makeStorage()
         let other = ModelIdentity(name: "other-model", parameters: ["dimensions": "4"])
