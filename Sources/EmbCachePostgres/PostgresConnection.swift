@@ -25,38 +25,40 @@ public struct PostgresAddress: Sendable, CustomStringConvertible {
         self.url = url
         var secrets: [String] = []
         var redacted = url
-        // The authority runs from "://" to the first "/", "?" or "#"; its
-        // user information, up to the last "@", may hold ":password".
+        // Where the host begins in `redacted`, as a UTF-8 offset.
+        var hostOffset = 0
+        // As libpq reads it: user information runs to the first "@" before
+        // the first "/", and a password follows its first ":".
         if let schemeEnd = url.range(of: "://") {
-            let rest = url[schemeEnd.upperBound...]
-            let authorityEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                let password = authority[authority.index(after: colon)..<at]
-                if !password.isEmpty {
-                    secrets.append(String(password))
-                    redacted = String(url[..<authority.index(after: colon)]) + "***" + String(url[at...])
+            let afterScheme = url[schemeEnd.upperBound...]
+            let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+            if let at = afterScheme[..<slash].firstIndex(of: "@") {
+                hostOffset = url.utf8.distance(from: url.startIndex, to: at)
+                if let colon = afterScheme[..<at].firstIndex(of: ":"), url.index(after: colon) < at {
+                    secrets.append(String(url[url.index(after: colon)..<at]))
+                    let head = String(url[...colon]) + "***"
+                    hostOffset = head.utf8.count
+                    redacted = head + url[at...]
                 }
             }
         }
-        // A password may also come as a parameter: ?password=...
-        var cleaned = ""
-        var remainder = Substring(redacted)
-        while let found = remainder.range(of: "password=") {
-            let start = found.lowerBound
-            let isParameter = start == remainder.startIndex || "?&".contains(remainder[remainder.index(before: start)])
-            cleaned += remainder[..<found.upperBound]
-            let valueEnd = remainder[found.upperBound...].firstIndex { "&#".contains($0) } ?? remainder.endIndex
-            let value = remainder[found.upperBound..<valueEnd]
-            if isParameter && !value.isEmpty {
-                secrets.append(String(value))
-                cleaned += "***"
-            } else {
-                cleaned += value
+        // Parameters whose name holds "password" (password, sslpassword).
+        var cleaned = redacted
+        let host = redacted.utf8.index(redacted.startIndex, offsetBy: hostOffset)
+        if let question = redacted[host...].firstIndex(of: "?") {
+            let parameters = redacted[redacted.index(after: question)...].split(
+                separator: "&", omittingEmptySubsequences: false
+            ).map { parameter -> String in
+                guard let equals = parameter.firstIndex(of: "="),
+                    parameter[..<equals].lowercased().contains("password"),
+                    parameter.index(after: equals) < parameter.endIndex
+                else { return String(parameter) }
+                secrets.append(String(parameter[parameter.index(after: equals)...]))
+                return String(parameter[...equals]) + "***"
             }
-            remainder = remainder[valueEnd...]
+            cleaned = String(redacted[...question]) + parameters.joined(separator: "&")
         }
-        self.redacted = cleaned + remainder
+        self.redacted = cleaned
         if let password = environment["PGPASSWORD"], !password.isEmpty { secrets.append(password) }
         self.secrets = secrets.flatMap { [$0, $0.removingPercentEncoding ?? $0] }.filter { !$0.isEmpty }
     }
@@ -210,6 +212,9 @@ final class PostgresConnection {
 
     var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
 
+    /// What the server reported at the start; no round trip.
+    var serverEncoding: String? { PQparameterStatus(handle, "server_encoding").map { String(cString: $0) } }
+
     /// Tries to connect again; true once connected.
     func reconnect() -> Bool {
         PQreset(handle)
@@ -276,7 +281,10 @@ final class PostgresConnection {
 
     private func failure(_ result: OpaquePointer?, sql: String) -> PostgresError {
         let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
-        let text = result.map { Self.message(PQresultErrorMessage($0)) } ?? Self.message(PQerrorMessage(handle))
+        // The primary message only: the detail may quote a row, and so a
+        // user's text.
+        let primary = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }
+        let text = primary.map { Self.message($0) } ?? Self.message(PQerrorMessage(handle))
         let message = address.scrub(text)
         if isBroken { return .lost(address, message) }
         return .failed(address, state: state ?? "", message: message, sql: sql)

@@ -50,6 +50,11 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
     func connect() throws -> PostgresConnection {
         var connection: PostgresConnection?
         try retrying(nil) { () in connection = try PostgresConnection(address) }
+        // Texts are UTF-8, and their keys are digests of those bytes.
+        if let encoding = connection!.serverEncoding, encoding != "UTF8" {
+            throw EmbCacheError.unusableCache(
+                path: location, reason: "the database's encoding is \(encoding); a cache needs UTF8 (createdb -E UTF8)")
+        }
         return connection!
     }
 
@@ -93,7 +98,24 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
 
     /// Creates the shared tables once, whoever comes first: an advisory lock
     /// keeps two workers from creating them at the same time.
+    /// Nothing is created when all is there: a teammate who may read and
+    /// write the tables but not create any in the schema still works.
     func createSchema(_ connection: PostgresConnection) throws {
+        let complete = try retrying(connection) { () in
+            try connection.run(
+                """
+                SELECT to_regclass('embcache_schema') IS NOT NULL AND to_regclass('hashstring') IS NOT NULL
+                    AND to_regclass('embcache_metadata') IS NOT NULL
+                """
+            ).bytes(0, 0)?.first == 1
+        }
+        if !complete {
+            try create(connection)
+        }
+        try retrying(connection) { () in _ = try schemaExists(connection) }
+    }
+
+    private func create(_ connection: PostgresConnection) throws {
         try retrying(connection) { () in
             try connection.transaction { () in
                 try connection.script(
@@ -113,7 +135,6 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
                     """)
             }
         }
-        try retrying(connection) { () in _ = try schemaExists(connection) }
     }
 
     static let schemaLock = 0x656D_6263  // "embc"
@@ -176,7 +197,8 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
         for table in chosen {
             let metadata = tables[table] ?? [:]
             let counts = try connection.run(
-                "SELECT count(*), pg_total_relation_size('\(Self.quoted(table))') FROM \(Self.quoted(table))")
+                "SELECT count(*), pg_total_relation_size($1::regclass) FROM \(Self.quoted(table))",
+                [.text(Self.quoted(table))])
             summary.models.append(
                 ModelFileSummary(
                     file: table, model: metadata["model"], dimension: metadata["dimension"].flatMap { Int($0) },

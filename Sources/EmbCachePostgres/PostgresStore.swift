@@ -62,6 +62,10 @@ final class PostgresStore: VectorStore {
         _ storage: PostgresStorage, _ connection: PostgresConnection, identity: ModelIdentity, provider: String
     ) throws {
         let name = PostgresStorage.tableName(identity)
+        let exists = try storage.retrying(connection) { () in
+            try storage.modelTables(connection)[name]?["model"] != nil
+        }
+        if exists { return }
         try storage.retrying(connection) { () in
             try connection.transaction { () in
                 try connection.script(
@@ -122,6 +126,29 @@ final class PostgresStore: VectorStore {
             throw EmbCacheError.configuration("cache \(storage.location) was opened for lookups only")
         }
         if !dimensionRecorded { try recordDimension(width, writer) }
+        // In key order, so that two workers storing the same keys take their
+        // row locks in the same order and never deadlock; in statements of
+        // at most about 64 MB (PostgreSQL refuses a value over 1 GB).
+        let sorted = entries.sorted { x, y in
+            x.key.withUnsafeBytes { a in y.key.withUnsafeBytes { b in a.lexicographicallyPrecedes(b) } }
+        }
+        var start = 0
+        while start < sorted.count {
+            var end = start
+            var bytes = 0
+            while end < sorted.count && (end == start || bytes < 64 << 20) {
+                bytes += 64 + sorted[end].text.utf8.count + 4 * sorted[end].vector.count
+                end += 1
+            }
+            try insertStatement(Array(sorted[start..<end]), writer)
+            start = end
+        }
+        knownDimension.withLock { $0 = width }
+    }
+
+    /// Texts and vectors in one statement: one transaction, and a gc
+    /// (which locks hashstring) never comes between a text and its vector.
+    private func insertStatement(_ entries: [StoreEntry], _ writer: PostgresConnection) throws {
         // PostgreSQL's text can't hold NUL: such a text's vector is stored
         // and found by its key, but its text is not kept.
         let texts = entries.filter { !$0.text.utf8.contains(0) }
@@ -144,7 +171,6 @@ final class PostgresStore: VectorStore {
                     .vectors(kept.map(\.vector)), .keys(replaced.map(\.key)), .vectors(replaced.map(\.vector)),
                 ])
         }
-        knownDimension.withLock { $0 = width }
     }
 
     /// Records the dimension with the first vectors; a table another worker

@@ -309,6 +309,37 @@ struct PostgresTests {
                 "SELECT count(*) FROM embcache_metadata WHERE value LIKE '%\(TestDatabase.password)%'") == ["0"])
     }
 
+    @Test func aTeammateWhoMayNotCreateTablesUsesTheCacheOthersMade() throws {
+        let db = try TestDatabase.fresh()
+        try #require(try filter(db, corpus(20)).status == 0)
+        let role = "teammate_" + UUID().uuidString.prefix(8).lowercased()
+        try TestDatabase.psql(
+            db,
+            """
+            CREATE ROLE \(role) LOGIN PASSWORD '\(TestDatabase.password)';
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+            GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO \(role);
+            """)
+        let asTeammate = db.replacing("//embcache:", with: "//\(role):")
+        let run = try filter(asTeammate, corpus(40))
+        #expect(run.status == 0, "\(run.stderrText)")
+        #expect(try TestDatabase.psql(db, "SELECT count(*) FROM \"embedding-team-model\"") == ["40"])
+        // A new model needs a new table, which only those who may create one get.
+        let newModel = try Embcache.run(
+            ["--model", "brand-new", "--db", asTeammate, "--command", fakeProvider()], stdin: corpus(2))
+        #expect(newModel.status == 74)
+        #expect(newModel.stderrText.contains("permission denied"))
+        TestDatabase.expectNoPassword(newModel)
+    }
+
+    @Test func dbTakesOnlyAURL() throws {
+        let notURL = try Embcache.run(["stats", "--db", "host=127.0.0.1 password=hunter2"])
+        #expect(notURL.status == 64)
+        #expect(!notURL.stderrText.contains("hunter2"))
+        let fromEnvironment = try Embcache.run(["stats"], environment: ["EMBCACHE_DB": "postgresql//typo"])
+        #expect(fromEnvironment.status == 64)
+    }
+
     @Test func aTableOfALaterSchemaIsRefused() throws {
         let db = try TestDatabase.fresh()
         try #require(try filter(db, corpus(3)).status == 0)

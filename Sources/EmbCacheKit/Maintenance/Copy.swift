@@ -38,7 +38,9 @@ public enum Copier {
                 if rows.isEmpty { break }
                 var entries: [StoreEntry] = []
                 for row in rows {
-                    guard let key = row.key, case .hit(let vector) = row.vector, let text = row.text else {
+                    guard let key = row.key, case .hit(let vector) = row.vector, let text = row.text,
+                        CacheKey(text: text) == key
+                    else {
                         summary.skipped += 1
                         warn("\(reader.name): \(unusable(row)): skipped")
                         continue
@@ -66,6 +68,7 @@ public enum Copier {
     private static func unusable(_ row: StoredRow) -> String {
         guard let key = row.key else { return "a row with a hash of \(row.hashBytes) bytes, not 64" }
         if case .invalid(let why) = row.vector { return "vector \(key.hex.prefix(16))… is unusable (\(why))" }
-        return "vector \(key.hex.prefix(16))… has no text"
+        if row.text == nil { return "vector \(key.hex.prefix(16))… has no text" }
+        return "vector \(key.hex.prefix(16))… has a text whose SHA-512 is another"
     }
 }
