@@ -49,6 +49,10 @@ struct S3BackupTests {
                 with: Data(contentsOf: URL(fileURLWithPath: server.object("team/cache/manifest.json"))))
             as! [String: Any]
         let files = manifest["files"] as! [[String: Any]]
+        let generation = try #require(manifest["generation"] as? String)
+        #expect(
+            objects(server, under: "team/cache")
+                == ["\(generation)/embedding-hash-384.sqlite", "\(generation)/hashstring.sqlite", "manifest.json"])
         #expect(files.map { $0["name"] as! String } == ["embedding-hash-384.sqlite", "hashstring.sqlite"])
         // The model file is over one part: it went up in parts.
         #expect((files[0]["bytes"] as! Int) > 5 << 20)
@@ -94,34 +98,88 @@ struct S3BackupTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: restored.path).isEmpty)
     }
 
-    @Test func anUploadCutOffHalfwayLeavesNoManifestAndRestoreSaysSo() throws {
-        let server = try S3Server()
-        let (cache, _) = try filledCache(12000)
-        // A complete backup first: the cut-off one must not leave its
-        // manifest standing over files it replaced.
-        try #require(
-            try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "-q"], server).status == 0)
+    /// The objects the server holds under a prefix of the bucket (not the
+    /// parts of unfinished multipart uploads, which rclone keeps beside).
+    func objects(_ server: S3Server, under prefix: String) -> [String] {
+        let root = server.object(prefix)
+        let found = FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []
+        return found.filter {
+            var isDirectory: ObjCBool = false
+            return !$0.split(separator: "/").last!.hasPrefix(".rclone_temp")
+                && FileManager.default.fileExists(atPath: root + "/" + $0, isDirectory: &isDirectory)
+                && !isDirectory.boolValue
+        }.sorted()
+    }
+
+    /// Starts a backup and kills it with SIGKILL once the server holds
+    /// more than `already` files under the prefix: cut off halfway.
+    func cutOffBackup(_ server: S3Server, cache: String, prefix: String, already: Int) throws {
         let backup = try RunningProcess(
-            Embcache.binary, ["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "--part-size", "5"],
+            Embcache.binary, ["backup", "s3://\(S3Server.bucket)/\(prefix)", "--cache-dir", cache, "--part-size", "5"],
             environment: server.environment)
-        // Stopped as soon as the old manifest is gone and a part is up.
-        let deadline = Date().addingTimeInterval(30)
-        while FileManager.default.fileExists(atPath: server.object("b/manifest.json")) && Date() < deadline {
+        let deadline = Date().addingTimeInterval(60)
+        while objects(server, under: prefix).count <= already && Date() < deadline {
             backup.pump(seconds: 0.002)
         }
         backup.signal(SIGKILL)
         let killed = backup.finish()
         try #require(killed.status == 128 + SIGKILL, "the backup ended before it was cut off: \(killed.stderrText)")
-        #expect(!FileManager.default.fileExists(atPath: server.object("b/manifest.json")))
+    }
 
+    @Test func anUploadCutOffHalfwayIsNeverTakenForABackupNorCostsThePreviousOne() throws {
+        let server = try S3Server()
+        let (cache, input) = try filledCache(12000)
+        try cutOffBackup(server, cache: cache.path, prefix: "b", already: 0)
+        #expect(!objects(server, under: "b").contains("manifest.json"))
         let restore = try embcache(
             ["restore", "s3://\(S3Server.bucket)/b", "--cache-dir", TemporaryDirectory().path], server)
         #expect(restore.status == 65)
-        #expect(restore.stderrText.contains("no manifest.json beside 2 files: a backup that did not finish"))
+        #expect(restore.stderrText.contains("beside 1 files: a backup that did not finish"))
         let nothing = try embcache(
             ["restore", "s3://\(S3Server.bucket)/never", "--cache-dir", TemporaryDirectory().path], server)
         #expect(nothing.status == 65)
         #expect(nothing.stderrText.contains("no backup here"))
+
+        // A complete backup, then one cut off over it: the first still
+        // restores whole. A later complete one clears what both left.
+        try #require(
+            try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "-q"], server).status == 0)
+        let complete = objects(server, under: "b")
+        #expect(complete.count == 3)
+        try cutOffBackup(server, cache: cache.path, prefix: "b", already: complete.count)
+        let restored = TemporaryDirectory()
+        let previous = try embcache(["restore", "s3://\(S3Server.bucket)/b", "--cache-dir", restored.path], server)
+        #expect(previous.status == 0, "\(previous.stderrText)")
+        let warm = try Embcache.run(
+            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
+        #expect(warm.stderrText.contains("12000 records, 12000 hits, 0 computed"))
+        try #require(
+            try embcache(["backup", "s3://\(S3Server.bucket)/b", "--cache-dir", cache.path, "-q"], server).status == 0)
+        let after = objects(server, under: "b")
+        #expect(after.count == 3)
+        #expect(Set(after).isDisjoint(with: complete.filter { $0 != "manifest.json" }))
+    }
+
+    @Test func aForcedRestoreLeavesExactlyTheBackup() throws {
+        let server = try S3Server()
+        let (cache, input) = try filledCache(300)
+        try #require(
+            try embcache(["backup", "s3://\(S3Server.bucket)/f", "--cache-dir", cache.path, "-q"], server).status == 0)
+        // The directory holds another model, and texts the backup lacks.
+        let target = TemporaryDirectory()
+        try #require(
+            try Embcache.run(["--model", "hash-8", "--cache-dir", target.path], stdin: corpus(50, prefix: "other"))
+                .status == 0)
+        let forced = try embcache(
+            ["restore", "s3://\(S3Server.bucket)/f", "--cache-dir", target.path, "--force", "-q"], server)
+        #expect(forced.status == 0, "\(forced.stderrText)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: target.path).sorted()
+        #expect(files == ["embedding-hash-384.sqlite", "hashstring.sqlite"])
+        let models = try Embcache.run(["models", "--cache-dir", target.path])
+        #expect(models.stdoutText == "hash-384\t384\t300\n")
+        let warm = try Embcache.run(
+            ["--model", Self.model, "--cache-dir", target.path, "--offline", "-q"], stdin: input)
+        #expect(warm.status == 0)
     }
 
     @Test func failedAndDroppedRequestsAreRetried() throws {

@@ -2,9 +2,12 @@ import Crypto
 import Foundation
 
 /// `embcache backup s3://…` and `embcache restore s3://…`: a consistent
-/// snapshot of every cache file, uploaded, then a manifest naming each
-/// file's size and SHA-256, written last. Without the manifest there is
-/// no backup: an upload cut off halfway is never taken for one.
+/// snapshot of every cache file, uploaded under a generation of its own
+/// (`PREFIX/GENERATION/NAME`), then `PREFIX/manifest.json` naming that
+/// generation and each file's size and SHA-256, written last. Until the
+/// new manifest is written the old one stands, so a backup cut off halfway
+/// is never taken for one and never costs the previous backup; the files
+/// of older generations are deleted once the new manifest is in place.
 public enum S3Backup {
     public static let manifestName = "manifest.json"
     /// Files larger than one part go up in parts (S3's least part is 5 MiB).
@@ -25,20 +28,21 @@ public enum S3Backup {
     public struct Manifest: Codable, Sendable, Equatable {
         public var format = "embcache-backup"
         public var version = 1
+        /// The folder under the prefix that holds this backup's files.
+        public var generation: String
         public var created: String
         public var createdBy: String
         public var files: [File]
 
         enum CodingKeys: String, CodingKey {
-            case format, version, created, files
+            case format, version, generation, created, files
             case createdBy = "created_by"
         }
     }
 
     /// Snapshots the cache into a temporary folder (SQLite's online backup,
-    /// while writers go on), uploads each file, then the manifest. A
-    /// manifest already at the location is removed first, so a backup that
-    /// fails halfway over an older one leaves none.
+    /// while writers go on), uploads each file into a new generation, then
+    /// the manifest, then removes older generations.
     public static func backup(
         directory: String, to location: S3Location, settings: S3Settings, partSize: Int = defaultPartSize,
         report: (String) -> Void
@@ -48,16 +52,18 @@ public enum S3Backup {
         defer { try? FileManager.default.removeItem(atPath: snapshot) }
         let names = try Housekeeping.backup(directory: directory, to: snapshot)
         let models = try CacheInventory.summarize(directory: snapshot).models
-        try client.delete(manifestName)
+        let now = Date()
+        let stamp = ISO8601DateFormatter().string(from: now).replacing("-", with: "").replacing(":", with: "")
+        let generation = stamp + "-" + UUID().uuidString.prefix(8).lowercased()
         var files: [File] = []
         for name in names {
             let path = snapshot + "/" + name
             let size = CacheInventory.fileSize(path)
             let digest = try sha256(of: path)
             if size > partSize {
-                try client.putMultipart(name, file: path, size: size, partSize: partSize)
+                try client.putMultipart(generation + "/" + name, file: path, size: size, partSize: partSize)
             } else {
-                try client.put(name, Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+                try client.put(generation + "/" + name, try fileOperation(path) { try readAll(path) })
             }
             let model = models.first { $0.file == name }
             files.append(
@@ -67,23 +73,73 @@ public enum S3Backup {
             report("uploaded \(name) (\(size) bytes)")
         }
         let manifest = Manifest(
-            created: ISO8601DateFormatter().string(from: Date()), createdBy: "embcache \(EmbCacheVersion.current)",
-            files: files)
+            generation: generation, created: ISO8601DateFormatter().string(from: now),
+            createdBy: "embcache \(EmbCacheVersion.current)", files: files)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try client.put(manifestName, Array(try encoder.encode(manifest)))
+        // Only now are older generations (and what cut-off backups left) garbage.
+        for name in try client.list() where name != manifestName && !name.hasPrefix(generation + "/") {
+            try client.delete(name)
+        }
         return manifest
     }
 
-    /// Downloads every file the manifest names into `directory`, checking
-    /// each one's size and SHA-256 before any takes the place of a cache
-    /// file. A directory that holds a cache already is refused unless
-    /// `force`.
+    /// Downloads every file the manifest names into a staging folder inside
+    /// `directory`, checking each one's size and SHA-256; only when all are
+    /// good do they take the place of the cache. A directory that holds a
+    /// cache already is refused unless `force`; then its cache files are
+    /// moved aside first and put back if the swap fails, so the directory
+    /// ends up holding the backup exactly, or the cache it held.
     public static func restore(
         from location: S3Location, into directory: String, settings: S3Settings, force: Bool,
         report: (String) -> Void
     ) throws -> Manifest {
         let client = S3Client(settings: settings, location: location)
+        let manifest = try readManifest(client, location)
+        try CacheDirectory.create(directory)
+        let existing = try cacheFiles(in: directory)
+        if !force && !existing.isEmpty {
+            throw EmbCacheError.configuration(
+                "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")
+        }
+        let staging = directory + "/.restore-\(UUID())"
+        try CacheDirectory.create(staging)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        for file in manifest.files {
+            try download(
+                file, key: manifest.generation + "/" + file.name, to: staging + "/" + file.name, client: client,
+                location: location)
+            report("downloaded \(file.name) (\(file.bytes) bytes)")
+        }
+        // The old cache aside (logs with it, never deleted while it may be
+        // put back), then the new files in; hashstring last, so no vector is
+        // ever without its text.
+        let aside = directory + "/.replaced-\(UUID())"
+        try CacheDirectory.create(aside)
+        defer { try? FileManager.default.removeItem(atPath: aside) }
+        var movedAside: [String] = []
+        var movedIn: [String] = []
+        do {
+            for name in existing {
+                try move(directory + "/" + name, to: aside + "/" + name)
+                movedAside.append(name)
+            }
+            let isTexts = { (name: String) in name == SQLiteStore.hashstringFileName }
+            let names = manifest.files.map(\.name)
+            for name in names.filter({ !isTexts($0) }) + names.filter(isTexts) {
+                try move(staging + "/" + name, to: directory + "/" + name)
+                movedIn.append(name)
+            }
+        } catch {
+            for name in movedIn { unlink(directory + "/" + name) }
+            for name in movedAside { try? move(aside + "/" + name, to: directory + "/" + name) }
+            throw error
+        }
+        return manifest
+    }
+
+    private static func readManifest(_ client: S3Client, _ location: S3Location) throws -> Manifest {
         guard let body = try client.get(manifestName) else {
             let found = try client.list()
             throw EmbCacheError.corruptBackup(
@@ -104,59 +160,51 @@ public enum S3Backup {
                 message:
                     "\(manifestName) is \(manifest.format) version \(manifest.version), not one this embcache reads")
         }
-        for file in manifest.files
-        where file.name.contains("/") || file.name.hasPrefix(".") || !file.name.hasSuffix(".sqlite") {
+        let safe = { (name: String) in !name.isEmpty && !name.contains("/") && !name.hasPrefix(".") }
+        for file in manifest.files where !safe(file.name) || !file.name.hasSuffix(".sqlite") {
             throw EmbCacheError.corruptBackup(
                 location: location.description, message: "\(manifestName) names a file \"\(file.name)\"")
         }
-        try CacheDirectory.create(directory)
-        let existing = (try? CacheInventory.modelFiles(in: directory)) ?? []
-        if !force
-            && (!existing.isEmpty || CacheInventory.fileSize(directory + "/" + SQLiteStore.hashstringFileName) > 0)
-        {
-            throw EmbCacheError.configuration(
-                "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")
+        guard safe(manifest.generation) else {
+            throw EmbCacheError.corruptBackup(
+                location: location.description, message: "\(manifestName) names a generation \"\(manifest.generation)\""
+            )
         }
-        // Every file is downloaded and checked beside its place first.
-        var downloaded: [(String, String)] = []
-        defer { for (partial, _) in downloaded { unlink(partial) } }
-        for file in manifest.files {
-            let partial = directory + "/.restore-" + file.name
-            let target = directory + "/" + file.name
-            CacheDirectory.createPrivateFile(partial)
-            downloaded.append((partial, target))
-            try download(file, to: partial, client: client, location: location)
-            report("downloaded \(file.name) (\(file.bytes) bytes)")
-        }
-        // Then into place, hashstring last: until it is there, no vector
-        // is without its text.
-        let isTexts = { (file: (String, String)) in file.1.hasSuffix("/" + SQLiteStore.hashstringFileName) }
-        for (partial, target) in downloaded.filter({ !isTexts($0) }) + downloaded.filter(isTexts) {
-            for suffix in ["-wal", "-shm"] { unlink(target + suffix) }
-            guard rename(partial, target) == 0 else { throw EmbCacheError.output(path: target, errno: errno) }
-        }
-        downloaded.removeAll()
         return manifest
     }
 
-    private static func download(_ file: File, to path: String, client: S3Client, location: S3Location) throws {
+    /// The cache files of a directory, logs included.
+    private static func cacheFiles(in directory: String) throws -> [String] {
+        let databases = try CacheInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName]
+        return databases.flatMap { [$0, $0 + "-wal", $0 + "-shm"] }.filter {
+            access(directory + "/" + $0, F_OK) == 0
+        }
+    }
+
+    private static func move(_ from: String, to: String) throws {
+        guard rename(from, to) == 0 else { throw EmbCacheError.output(path: to, errno: errno) }
+    }
+
+    private static func download(
+        _ file: File, key: String, to path: String, client: S3Client, location: S3Location
+    ) throws {
+        CacheDirectory.createPrivateFile(path)
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw EmbCacheError.output(path: path, errno: errno)
         }
         defer { try? handle.close() }
-        try handle.truncate(atOffset: 0)
         var hash = SHA256()
         var offset = 0
         while offset < file.bytes {
             let end = min(file.bytes, offset + defaultPartSize)
-            let chunk = try client.get(file.name, range: offset..<end)
+            let chunk = try client.get(key, range: offset..<end)
             guard chunk.count == end - offset else {
                 throw EmbCacheError.corruptBackup(
                     location: location.description,
                     message: "\(file.name) is shorter than the \(file.bytes) bytes \(manifestName) says")
             }
             hash.update(data: chunk)
-            try handle.write(contentsOf: chunk)
+            try fileOperation(path) { try handle.write(contentsOf: chunk) }
             offset = end
         }
         let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
@@ -173,7 +221,27 @@ public enum S3Backup {
         }
         defer { try? handle.close() }
         var hash = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
+        while let chunk = try fileOperation(path, { try handle.read(upToCount: 1 << 20) }), !chunk.isEmpty {
+            hash.update(data: chunk)
+        }
         return hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
+}
+
+/// Runs a Foundation file operation, its failure one of ours (status 74).
+func fileOperation<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as EmbCacheError {
+        throw error
+    } catch {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        throw EmbCacheError.output(
+            path: path, errno: Int32(underlying?.domain == NSPOSIXErrorDomain ? underlying!.code : Int(EIO)))
+    }
+}
+
+/// A whole (small) file.
+func readAll(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
 }

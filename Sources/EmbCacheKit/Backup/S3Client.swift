@@ -240,12 +240,15 @@ final class S3Client: Sendable {
                 location: location.description, message: "multipart upload of \(key): no UploadId")
         }
         do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+            let handle = try fileOperation(file) { try FileHandle(forReadingFrom: URL(fileURLWithPath: file)) }
             defer { try? handle.close() }
             var tags: [String] = []
             var offset = 0
             while offset < size {
-                let part = try handle.read(upToCount: min(partSize, size - offset)).map { [UInt8]($0) } ?? []
+                let part =
+                    try fileOperation(file) { try handle.read(upToCount: min(partSize, size - offset)) }.map {
+                        [UInt8]($0)
+                    } ?? []
                 guard !part.isEmpty else { throw EmbCacheError.output(path: file, errno: EIO) }
                 let response = try send(
                     "PUT", url(key, query: [("partNumber", String(tags.count + 1)), ("uploadId", uploadID)]),
