@@ -9,7 +9,6 @@ final class PostgresStore: VectorStore {
     let identity: ModelIdentity
     private let storage: PostgresStorage
     private let table: String
-    private let provider: String?
     /// Lookups and inserts run on two threads at once, each on its own
     /// connection. nil: lookup-only and the model has no table yet.
     private let reader: PostgresConnection?
@@ -22,16 +21,15 @@ final class PostgresStore: VectorStore {
     init(storage: PostgresStorage, identity: ModelIdentity, provider: String?, expectedDimension: Int?) throws {
         self.storage = storage
         self.identity = identity
-        self.provider = provider
         table = PostgresStorage.quoted(PostgresStorage.tableName(identity))
         let connection = try storage.connect()
         if let provider {
             try storage.createSchema(connection)
             try Self.createTable(storage, connection, identity: identity, provider: provider)
         }
-        let table = PostgresStorage.tableName(identity)
+        let name = PostgresStorage.tableName(identity)
         let found = try storage.retrying(connection) { () in
-            try storage.schemaExists(connection) && storage.modelTables(connection)[table] != nil
+            try storage.schemaExists(connection) && storage.modelTables(connection)[name] != nil
                 ? storage.existingTable(connection, identity).1 : nil
         }
         guard let metadata = found else {
@@ -45,7 +43,7 @@ final class PostgresStore: VectorStore {
         let recorded = metadata["dimension"].flatMap { Int($0) }
         if let expectedDimension, let recorded, expectedDimension != recorded {
             throw EmbCacheError.unusableCache(
-                path: storage.location + " table " + PostgresStorage.tableName(identity),
+                path: storage.location + " table " + name,
                 reason:
                     "holds \(recorded)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)"
             )
