@@ -67,6 +67,11 @@ let package = Package(
             dependencies: ["EmbCacheKit", "EmbCachePostgres", "EmbCacheLocal"]
         ),
         .testTarget(
+            name: "EmbCacheLocalTests",
+            dependencies: ["EmbCacheLocal", "EmbCacheKit"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["embcache"],
             exclude: ["Fixtures"]

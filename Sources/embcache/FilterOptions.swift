@@ -189,7 +189,7 @@ struct FilterOptions: ParsableArguments {
     /// configuration; a flag overrides the file.
     func resolve(environment: [String: String]) throws -> FilterConfiguration {
         let model = (model ?? environment["EMBCACHE_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
-        guard model != nil || modelPath != nil else {
+        guard model != nil || modelPath != nil || provider == "local" else {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
         let path = ModelCatalog.path(flag: config, environment: environment)
