@@ -11,17 +11,47 @@ struct BertEncoder: Sendable {
     let pooling: SentenceTransformerConfig.Pooling
     let normalize: Bool
 
+    /// Activations of one pack, kept from pack to pack: allocating tens of
+    /// MB per pack would page-fault them in again each time, and glibc
+    /// keeps freed blocks of that size in its arenas anyway.
+    final class Scratch: @unchecked Sendable {
+        private(set) var tokens = 0
+        private(set) var longest = 0
+        private(set) var x = FloatBuffer(count: 0)
+        private(set) var qkv = FloatBuffer(count: 0)
+        private(set) var context = FloatBuffer(count: 0)
+        private(set) var projected = FloatBuffer(count: 0)
+        private(set) var intermediate = FloatBuffer(count: 0)
+        private(set) var scores = FloatBuffer(count: 0)
+
+        func reserve(tokens: Int, longest: Int, config: BertConfig) {
+            if tokens > self.tokens {
+                let h = config.hiddenSize
+                x = FloatBuffer(count: tokens * h)
+                qkv = FloatBuffer(count: tokens * 3 * h)
+                context = FloatBuffer(count: tokens * h)
+                projected = FloatBuffer(count: tokens * h)
+                intermediate = FloatBuffer(count: tokens * config.intermediateSize)
+                self.tokens = tokens
+            }
+            if longest > self.longest {
+                scores = FloatBuffer(count: longest * longest)
+                self.longest = longest
+            }
+        }
+    }
+
     /// One vector per sequence of token ids ([CLS] … [SEP]).
-    func embed(_ sequences: [[Int32]]) -> [[Float]] {
+    func embed(_ sequences: [[Int32]], scratch: Scratch) -> [[Float]] {
         let h = config.hiddenSize
         let total = sequences.reduce(0) { $0 + $1.count }
-        let longest = sequences.map(\.count).max() ?? 0
-        let x = FloatBuffer(count: total * h)
-        let qkv = FloatBuffer(count: total * 3 * h)
-        let context = FloatBuffer(count: total * h)
-        let projected = FloatBuffer(count: total * h)
-        let intermediate = FloatBuffer(count: total * config.intermediateSize)
-        let scores = FloatBuffer(count: longest * longest)
+        scratch.reserve(tokens: total, longest: sequences.map(\.count).max() ?? 0, config: config)
+        let x = scratch.x
+        let qkv = scratch.qkv
+        let context = scratch.context
+        let projected = scratch.projected
+        let intermediate = scratch.intermediate
+        let scores = scratch.scores
         var starts: [Int] = []
         var offset = 0
         for sequence in sequences {

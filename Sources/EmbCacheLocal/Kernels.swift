@@ -35,24 +35,91 @@ func addAndNormalize(
             let r = residual + row * width
             for i in 0..<width { v[i] += r[i] }
         }
-        var sum: Float = 0
-        for i in 0..<width { sum += v[i] }
-        let mean = sum / Float(width)
-        var squares: Float = 0
-        for i in 0..<width {
-            let d = v[i] - mean
-            squares += d * d
-        }
-        let scale = 1 / (squares / Float(width) + epsilon).squareRoot()
-        for i in 0..<width { v[i] = (v[i] - mean) * scale * gamma[i] + beta[i] }
+        let mean = sum(v, count: width) / Float(width)
+        for i in 0..<width { v[i] -= mean }
+        let scale = 1 / (sumOfSquares(v, count: width) / Float(width) + epsilon).squareRoot()
+        for i in 0..<width { v[i] = v[i] * scale * gamma[i] + beta[i] }
     }
 }
 
-/// The exact GELU, x·Φ(x), as PyTorch's default.
+/// Sums in eight lanes: a single accumulator would keep the loop scalar,
+/// since float addition may not be reordered by the optimiser.
+func sum(_ v: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    let raw = UnsafeRawPointer(v)
+    var i = 0
+    while i + 8 <= count {
+        lanes += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count {
+        total += v[i]
+        i += 1
+    }
+    return total
+}
+
+func sumOfSquares(_ v: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    let raw = UnsafeRawPointer(v)
+    var i = 0
+    while i + 8 <= count {
+        let x = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes += x * x
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count {
+        total += v[i] * v[i]
+        i += 1
+    }
+    return total
+}
+
+/// e^x in float32 without a library call, so loops over it vectorise:
+/// x = k·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 in two parts, so r is exact),
+/// e^r by its Taylor polynomial to r⁷ (relative error under 1e-8), 2^k
+/// built in the exponent bits. Inputs are clamped to where e^x is a
+/// normal float.
+@inline(__always)
+func exponential(_ x: Float) -> Float {
+    let clamped = x < -87 ? -87 : (x > 88 ? 88 : x)
+    // Adding 1.5·2²³ rounds to the nearest integer, which lands in the
+    // low bits of the sum.
+    let shifted = clamped * 1.442_695_04 + 12_582_912
+    let k = shifted - 12_582_912
+    let r = clamped - k * 0.693_145_751_953_125 - k * 1.428_606_765_330_187e-6
+    var p: Float = 1.0 / 5040
+    p = p * r + 1.0 / 720
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    let exponent = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
+    return p * Float(bitPattern: UInt32(bitPattern: (exponent &+ 127) &<< 23))
+}
+
+/// GELU, x·Φ(x) = x/2·(1 + erf(x/√2)), as PyTorch's default (not the tanh
+/// form). erf by Abramowitz and Stegun 7.1.26 (absolute error under
+/// 1.5e-7), with 1 + erf taken directly for negative x, where subtracting
+/// would cancel.
 func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count {
         let v = x[i]
-        x[i] = 0.5 * v * (1 + erff(v * 0.707_106_77))
+        let z = v * 0.707_106_77
+        let a = z.magnitude
+        let t = 1 / (1 + 0.327_591_1 * a)
+        var p: Float = 1.061_405_429
+        p = p * t - 1.453_152_027
+        p = p * t + 1.421_413_741
+        p = p * t - 0.284_496_736
+        p = p * t + 0.254_829_592
+        let tail = p * t * exponential(-a * a)  // 1 - erf(|z|)
+        let onePlusErf = z < 0 ? tail : 2 - tail
+        x[i] = 0.5 * v * onePlusErf
     }
 }
 
@@ -61,14 +128,9 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
     for row in 0..<rows {
         let v = x + row * width
         var largest = -Float.infinity
-        for i in 0..<width { largest = max(largest, v[i]) }
-        var sum: Float = 0
-        for i in 0..<width {
-            let e = expf(v[i] - largest)
-            v[i] = e
-            sum += e
-        }
-        let inverse = 1 / sum
+        for i in 0..<width { largest = v[i] > largest ? v[i] : largest }
+        for i in 0..<width { v[i] = exponential(v[i] - largest) }
+        let inverse = 1 / sum(v, count: width)
         for i in 0..<width { v[i] *= inverse }
     }
 }

@@ -14,6 +14,8 @@ public final class LocalProvider: EmbeddingProvider, ProviderFactory, @unchecked
 
     private let encoder: BertEncoder
     private let running = Mutex<Void>(())
+    /// One scratch per core at most: packs run `cores` at a time.
+    private let scratches = Mutex<[BertEncoder.Scratch]>([])
     private let cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// Tokens per pack: enough rows for BLAS to run at speed, few enough
@@ -41,7 +43,9 @@ public final class LocalProvider: EmbeddingProvider, ProviderFactory, @unchecked
             let packs = Self.packs(order.map { ids[$0].count }, cores: cores)
             let encoder = encoder
             let pooled = parallelMap(packs.count) { pack in
-                encoder.embed(packs[pack].map { ids[order[$0]] })
+                let scratch = self.scratches.withLock { $0.popLast() } ?? BertEncoder.Scratch()
+                defer { self.scratches.withLock { $0.append(scratch) } }
+                return encoder.embed(packs[pack].map { ids[order[$0]] }, scratch: scratch)
             }
             var vectors = [[Float]](repeating: [], count: texts.count)
             for (pack, range) in packs.enumerated() {
