@@ -12,12 +12,21 @@ public struct BertTokenizer: Sendable {
     public let separator: Int32
     /// sentence-transformers' own lower-casing, before the tokenizer's.
     public var lowercaseInput = false
+    /// Tokens such as `[CLS]` or `[MASK]` written in a text: found in the
+    /// raw text, longest first, before normalisation, and kept whole, as
+    /// the `tokenizers` library does with its added tokens.
+    public let specialTokens: [(bytes: [UInt8], id: Int32)]
 
-    public init(normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32) {
+    public init(
+        normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32,
+        specialTokens: [String: Int32] = [:]
+    ) {
         self.normalizer = normalizer
         self.wordPiece = wordPiece
         self.classifier = classifier
         self.separator = separator
+        self.specialTokens = specialTokens.filter { !$0.key.isEmpty }.map { (Array($0.key.utf8), $0.value) }
+            .sorted { $0.0.count != $1.0.count ? $0.0.count > $1.0.count : $0.0.lexicographicallyPrecedes($1.0) }
     }
 
     /// The ids of `text`, `[CLS]` and `[SEP]` included, at most `maxLength`
@@ -25,13 +34,54 @@ public struct BertTokenizer: Sendable {
     public func encode(_ text: String, maxLength: Int) -> [Int32] {
         var ids: [Int32] = [classifier]
         let room = maxLength - 1
-        for word in normalizer.words(lowercaseInput ? text.lowercased() : text) {
-            wordPiece.append(word, to: &ids)
-            if ids.count >= room { break }
+        segments: for segment in split(lowercaseInput ? text.lowercased() : text) {
+            switch segment {
+            case .special(let id):
+                ids.append(id)
+                if ids.count >= room { break segments }
+            case .text(let part):
+                for word in normalizer.words(part) {
+                    wordPiece.append(word, to: &ids)
+                    if ids.count >= room { break segments }
+                }
+            }
         }
         if ids.count > room { ids.removeSubrange(room...) }
         ids.append(separator)
         return ids
+    }
+
+    enum Segment {
+        case text(String)
+        case special(Int32)
+    }
+
+    /// The text cut around the special tokens written in it, leftmost
+    /// first, the longest where several start at one place.
+    func split(_ text: String) -> [Segment] {
+        guard !specialTokens.isEmpty else { return [.text(text)] }
+        let bytes = Array(text.utf8)
+        var segments: [Segment] = []
+        var start = 0
+        var index = 0
+        while index < bytes.count {
+            let match = specialTokens.first { token in
+                index + token.bytes.count <= bytes.count
+                    && bytes[index..<(index + token.bytes.count)].elementsEqual(token.bytes)
+            }
+            guard let match else {
+                index += 1
+                continue
+            }
+            // Special tokens are whole UTF-8 sequences, so every cut falls
+            // between characters.
+            if start < index { segments.append(.text(String(decoding: bytes[start..<index], as: UTF8.self))) }
+            segments.append(.special(match.id))
+            index += match.bytes.count
+            start = index
+        }
+        if start < bytes.count { segments.append(.text(String(decoding: bytes[start...], as: UTF8.self))) }
+        return segments
     }
 
     public static func load(directory path: String) throws -> BertTokenizer {
@@ -88,7 +138,23 @@ public struct BertTokenizer: Sendable {
             vocabulary: vocabulary, unknown: unknown, prefix: try model.string("continuing_subword_prefix") ?? "##",
             maxCharactersPerWord: try model.integer("max_input_chars_per_word") ?? 100)
         let (classifier, separator) = try specialTokens(fields, vocabulary: vocabulary, directory: directory)
-        return BertTokenizer(normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator)
+        // Added tokens matched in the raw text; those matched after
+        // normalisation would need the normaliser's offsets, and BERT
+        // models have none.
+        var added: [String: Int32] = [:]
+        for token in fields.object["added_tokens"] as? [[String: Any]] ?? [] {
+            guard let content = token["content"] as? String, let id = (token["id"] as? NSNumber)?.int32Value else {
+                throw directory.error(file, "an added token has no content or id")
+            }
+            if (token["normalized"] as? Bool) == true {
+                throw directory.error(
+                    file, "unsupported added token \"\(content)\" matched after normalisation")
+            }
+            added[content] = id
+        }
+        return BertTokenizer(
+            normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator,
+            specialTokens: added)
     }
 
     /// [CLS] and [SEP] from the post-processor: BERT's `[CLS] $A [SEP]`.
@@ -147,7 +213,7 @@ public struct BertTokenizer: Sendable {
         var lowercase = true
         var stripAccents: Bool?
         var chinese = true
-        var names = (unknown: "[UNK]", classifier: "[CLS]", separator: "[SEP]")
+        var names = (unknown: "[UNK]", classifier: "[CLS]", separator: "[SEP]", padding: "[PAD]", mask: "[MASK]")
         if directory.exists("tokenizer_config.json") {
             let fields = try directory.object("tokenizer_config.json")
             if let type = try fields.string("tokenizer_class"), !["BertTokenizer", "BertTokenizerFast"].contains(type) {
@@ -162,7 +228,8 @@ public struct BertTokenizer: Sendable {
             }
             names = (
                 token("unk_token") ?? names.unknown, token("cls_token") ?? names.classifier,
-                token("sep_token") ?? names.separator
+                token("sep_token") ?? names.separator, token("pad_token") ?? names.padding,
+                token("mask_token") ?? names.mask
             )
         }
         func id(_ token: String) throws -> Int32 {
@@ -172,8 +239,13 @@ public struct BertTokenizer: Sendable {
         let normalizer = BertNormalizer(
             cleanText: true, splitChineseCharacters: chinese, stripAccents: stripAccents ?? lowercase,
             lowercase: lowercase)
+        // transformers' BertTokenizer keeps its special tokens whole too.
+        var specials: [String: Int32] = [:]
+        for name in [names.unknown, names.classifier, names.separator, names.padding, names.mask] {
+            if let id = vocabulary[name] { specials[name] = id }
+        }
         return BertTokenizer(
             normalizer: normalizer, wordPiece: WordPiece(vocabulary: vocabulary, unknown: try id(names.unknown)),
-            classifier: try id(names.classifier), separator: try id(names.separator))
+            classifier: try id(names.classifier), separator: try id(names.separator), specialTokens: specials)
     }
 }

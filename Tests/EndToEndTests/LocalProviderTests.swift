@@ -93,6 +93,39 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
         #expect(second.stdout == first.stdout)
     }
 
+    /// float16 weights under `bert.` names with CLS pooling (the variant
+    /// Fixtures/make_variant_model.py writes): the vectors
+    /// sentence-transformers gave for that directory
+    /// (Fixtures/variant-expected.jsonl, made once).
+    @Test func float16WeightsAndCLSPoolingGiveTheVectorsOfSentenceTransformers() throws {
+        let model = try LocalTestModel.require()
+        let scratch = TemporaryDirectory()
+        let fixtures = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures")
+        let made = try runProcess(
+            pythonExecutable,
+            [fixtures.appendingPathComponent("make_variant_model.py").path, model, scratch.file("variant").path])
+        #expect(made.status == 0, "\(made.stderrText)")
+        let input = try String(
+            contentsOf: Self.seed.appendingPathComponent("texts.jsonl"), encoding: .utf8
+        ).split(separator: "\n").prefix(16).map { $0 + "\n" }.joined()
+        let result = try Embcache.run(
+            ["--model-path", scratch.file("variant").path, "--cache-dir", scratch.file("cache").path], stdin: input)
+        #expect(result.status == 0, "\(result.stderrText)")
+        let want = vectors(try Data(contentsOf: fixtures.appendingPathComponent("variant-expected.jsonl")))
+        let got = vectors(result.stdout)
+        #expect(want.count == 16 && got.count == 16)
+        let mean = vectors(
+            try Data(contentsOf: Self.seed.appendingPathComponent("expected.jsonl"))
+        ).prefix(16)
+        for (index, (a, b)) in zip(want, got).enumerated() {
+            let difference = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-4, "text \(index): largest difference \(difference)")
+            #expect(dot(a, b) / (dot(a, a) * dot(b, b)).squareRoot() > 0.99999)
+        }
+        // CLS pooling is another vector than mean pooling's.
+        #expect(zip(mean, got).allSatisfy { dot($0, $1) < 0.999 })
+    }
+
     /// The cache file names the model and the weights' SHA-256; other
     /// weights under the same name get a file of their own and other
     /// vectors.

@@ -38,6 +38,8 @@ texts += [
     "mathematical 𝐀𝐁𝐂 𝔸 and ∑∫√",
     "Rare CJK 𠀀𠀁 ext B and 〇",
     " ".join(str(i) for i in range(400)),
+    "[CLS] written [SEP] in the [MASK] text[PAD]x [UNK]y [unk] [ CLS ] [[SEP]]",
+    "ÜBER [MASK]ed Straße",
 ]
 with open(sys.argv[3], "w") as out:
     for text in texts:
