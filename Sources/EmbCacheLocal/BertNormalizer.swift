@@ -23,23 +23,50 @@ public struct BertNormalizer: Sendable, Equatable {
     /// The words of `text`, each as its Unicode scalars.
     public func words(_ text: String) -> [[Unicode.Scalar]] {
         var words: [[Unicode.Scalar]] = []
-        var word: [Unicode.Scalar] = []
-        func endWord() {
-            if !word.isEmpty { words.append(word) }
-            word.removeAll(keepingCapacity: true)
+        forEachWord(text) {
+            words.append($0)
+            return true
         }
-        for scalar in normalized(text) {
-            if isBertWhitespace(scalar) {
-                endWord()
-            } else if isBertPunctuation(scalar) {
-                endWord()
-                words.append([scalar])
+        return words
+    }
+
+    /// Calls `body` with each word in turn until it returns false. The text
+    /// is normalised a whitespace-separated run at a time, which gives what
+    /// normalising it whole would (no combining sequence spans whitespace),
+    /// so a long text cut at the token limit costs no more than its kept
+    /// part and its memory stays that of one run.
+    public func forEachWord(_ text: String, _ body: ([Unicode.Scalar]) -> Bool) {
+        var run = String.UnicodeScalarView()
+        var word: [Unicode.Scalar] = []
+        func flush() -> Bool {
+            guard !run.isEmpty else { return true }
+            defer { run.removeAll(keepingCapacity: true) }
+            for scalar in normalized(String(run)) {
+                if isBertWhitespace(scalar) {
+                    if !word.isEmpty, !body(word) { return false }
+                    word.removeAll(keepingCapacity: true)
+                } else if isBertPunctuation(scalar) {
+                    if !word.isEmpty, !body(word) { return false }
+                    word.removeAll(keepingCapacity: true)
+                    if !body([scalar]) { return false }
+                } else {
+                    word.append(scalar)
+                }
+            }
+            if !word.isEmpty, !body(word) { return false }
+            word.removeAll(keepingCapacity: true)
+            return true
+        }
+        for scalar in text.unicodeScalars {
+            // Only where normalising leaves whitespace: clean-up drops
+            // control characters first, whitespace ones (\u{85}) included.
+            if isBertWhitespace(scalar) && !(cleanText && isDropped(scalar)) {
+                if !flush() { return }
             } else {
-                word.append(scalar)
+                run.append(scalar)
             }
         }
-        endWord()
-        return words
+        _ = flush()
     }
 
     func normalized(_ text: String) -> [Unicode.Scalar] {
@@ -48,7 +75,7 @@ public struct BertNormalizer: Sendable, Equatable {
         var ascii = true
         for scalar in text.unicodeScalars {
             if cleanText {
-                if scalar.value == 0 || scalar.value == 0xFFFD || isBertControl(scalar) { continue }
+                if isDropped(scalar) { continue }
                 if isBertWhitespace(scalar) {
                     scalars.append(" ")
                     continue
@@ -92,6 +119,11 @@ public struct BertNormalizer: Sendable, Equatable {
         }
         return scalars
     }
+}
+
+/// What clean-up removes: NUL, the replacement character and controls.
+func isDropped(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value == 0 || scalar.value == 0xFFFD || isBertControl(scalar)
 }
 
 /// Tab, newline and carriage return count as whitespace, not control.

@@ -40,10 +40,11 @@ public struct BertTokenizer: Sendable {
                 ids.append(id)
                 if ids.count >= room { break segments }
             case .text(let part):
-                for word in normalizer.words(part) {
+                normalizer.forEachWord(part) { word in
                     wordPiece.append(word, to: &ids)
-                    if ids.count >= room { break segments }
+                    return ids.count < room
                 }
+                if ids.count >= room { break segments }
             }
         }
         if ids.count > room { ids.removeSubrange(room...) }
