@@ -192,6 +192,14 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
         #expect(named.status == 0, "\(named.stderrText)")
         #expect(named.stderrText.contains("1 hits, 0 computed"), "\(named.stderrText)")
         #expect(named.stdout == bare.stdout)
+
+        // get finds them by the same identity, and runs nothing.
+        let found = try Embcache.run(["get", "--model-path", copy.path, "--cache-dir", cache], stdin: input)
+        #expect(found.status == 0, "\(found.stderrText)")
+        #expect(found.stdout == bare.stdout)
+        let missing = try Embcache.run(
+            ["get", "--model-path", copy.path, "--cache-dir", cache], stdin: #"{"text":"not computed"}"# + "\n")
+        #expect(missing.status == 65)
     }
 
     @Test func localWithoutModelPathIsAUsageError() throws {
