@@ -1,5 +1,6 @@
 import Crypto
 import EmbCacheKit
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -54,7 +55,9 @@ public final class LocalModel: @unchecked Sendable {
     /// directory's name) with the weights' digest as a parameter, so two
     /// weight files never share a cache file.
     public func identity(name: String?) -> ModelIdentity {
-        let base = name ?? String(directory.split(separator: "/").last ?? "model")
+        // Standardised first, so `--model-path .` is named after the
+        // directory it stands for.
+        let base = name ?? URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
         return ModelIdentity(name: base, parameters: ["weights": "sha256:" + weightsDigest.prefix(16)])
     }
 
