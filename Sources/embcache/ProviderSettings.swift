@@ -26,23 +26,31 @@ struct ProviderSettings {
     {
         let command = string(flags.command, "command")
         let modelPath = string(flags.modelPath, "model-path")
+        let providerModel = named?.providerModel ?? model
+        let implied: String? =
+            if command != nil {
+                "command"
+            } else if modelPath != nil {
+                "local"
+            } else if providerModel.flatMap({ HashEmbedder.dimension(forModel: $0) }) != nil {
+                "hash"
+            } else {
+                nil
+            }
         // A flag beats the file: --command (or --model-path) alone means
         // that provider whatever provider the file names.
         let chosen =
             flags.provider ?? (flags.command != nil ? "command" : nil) ?? (flags.modelPath != nil ? "local" : nil)
-            ?? named?.string("provider")
-            ?? (command != nil
-                ? "command"
-                : modelPath != nil
-                    ? "local" : model.flatMap { HashEmbedder.dimension(forModel: $0) } != nil ? "hash" : nil)
+            ?? named?.string("provider") ?? implied
         if modelPath != nil && chosen != "local" {
             throw misuse(flags.modelPath != nil, "model-path applies to the local provider only")
         }
         if chosen == "local" {
             return try local(model: model, path: modelPath, environment: environment)
         }
-        guard let model else { throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL") }
-        let providerModel = named?.providerModel ?? model
+        guard let providerModel else {
+            throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
+        }
         let hashDimension = HashEmbedder.dimension(forModel: providerModel)
         let timeout = seconds(flags.timeout, "timeout") ?? 60
         let plain = ModelIdentity(name: providerModel)
@@ -72,7 +80,7 @@ struct ProviderSettings {
         case nil:
             guard offline else {
                 throw EmbCacheError.usage(
-                    "no provider for model \"\(model)\": name one with --provider or in the config file, or use --offline to answer from the cache only"
+                    "no provider for model \"\(model ?? providerModel)\": name one with --provider or in the config file, or use --offline to answer from the cache only"
                 )
             }
             return (.none, plain)
