@@ -82,7 +82,11 @@ func parallelMap<T: Sendable>(_ count: Int, _ transform: @Sendable (Int) -> T) -
     guard count > 1 else { return (0..<count).map(transform) }
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     results.initialize(repeating: nil)
-    defer { results.deallocate() }
+    defer {
+        // The results are copied out; what the buffer holds is released here.
+        _ = results.deinitialize()
+        results.deallocate()
+    }
     let shared = SendablePointer(results)
     DispatchQueue.concurrentPerform(iterations: count) { index in
         shared.buffer[index] = transform(index)
