@@ -28,6 +28,13 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Debian's libopenblas-dev (the pthread flavour): the BERT encoder's
+        // matrix products.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
         .target(
             name: "EmbCacheKit",
             dependencies: [
@@ -41,17 +48,28 @@ let package = Package(
             name: "EmbCachePostgres",
             dependencies: ["EmbCacheKit", "CLibPQ"]
         ),
+        // Models run inside embcache: sentence-transformers BERT on the CPU.
+        .target(
+            name: "EmbCacheLocal",
+            dependencies: ["EmbCacheKit", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(
             name: "embcache",
             dependencies: [
                 "EmbCacheKit",
                 "EmbCachePostgres",
+                "EmbCacheLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EmbCacheKitTests",
-            dependencies: ["EmbCacheKit", "EmbCachePostgres"]
+            dependencies: ["EmbCacheKit", "EmbCachePostgres", "EmbCacheLocal"]
+        ),
+        .testTarget(
+            name: "EmbCacheLocalTests",
+            dependencies: ["EmbCacheLocal", "EmbCacheKit"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -112,6 +112,7 @@ extension ProviderChoice {
         case .hash: "hash"
         case .command: "command"
         case .http(let settings): settings.api.rawValue
+        case .builtIn(let factory): factory.providerName
         case .none: nil
         }
     }

@@ -22,12 +22,13 @@ struct FilterOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Model name; hash-<d> is the built-in lexical embedder. Default: $EMBCACHE_MODEL.", valueName: "name"))
+            "Model name; hash-<d> is the built-in lexical embedder. Default: $EMBCACHE_MODEL; with --model-path, the directory's name.",
+            valueName: "name"))
     var model: String?
 
     @Option(
         help: ArgumentHelp(
-            "Provider: hash, command, openai, azure, ollama, cohere, voyage, gemini or tei. Default: the config's, hash for hash-<d>, command when --command is given.",
+            "Provider: hash, command, local, openai, azure, ollama, cohere, voyage, gemini or tei. Default: the config's, hash for hash-<d>, command when --command is given, local when --model-path is.",
             valueName: "name"))
     var provider: String?
 
@@ -83,6 +84,12 @@ struct FilterOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
     var command: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Sentence-transformers model directory the local provider runs (BERT models such as all-MiniLM-L6-v2).",
+            valueName: "dir"))
+    var modelPath: String?
 
     @Option(help: ArgumentHelp("Field holding the text; a dotted path reaches into nested objects.", valueName: "path"))
     var textField = "text"
@@ -181,11 +188,12 @@ struct FilterOptions: ParsableArguments {
     /// Flags, the config file and the environment as the engine's
     /// configuration; a flag overrides the file.
     func resolve(environment: [String: String]) throws -> FilterConfiguration {
-        guard let model = model ?? environment["EMBCACHE_MODEL"], !model.isEmpty else {
+        let model = (model ?? environment["EMBCACHE_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
+        guard model != nil || modelPath != nil || provider == "local" else {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
         let path = ModelCatalog.path(flag: config, environment: environment)
-        let named = try ModelCatalog.load(path: path, required: config != nil).model(named: model)
+        let named = try model.flatMap { try ModelCatalog.load(path: path, required: config != nil).model(named: $0) }
         let settings = ProviderSettings(flags: self, named: named)
         var (choice, identity) = try settings.resolve(model: model, environment: environment, offline: offline)
         if offline { choice = .none }

@@ -1,4 +1,5 @@
 import EmbCacheKit
+import EmbCacheLocal
 
 /// The provider's settings of one run: each flag given on the command line,
 /// else the named model's entry in the config file, else the default.
@@ -19,18 +20,40 @@ struct ProviderSettings {
     /// cached under: the provider's model name and every parameter that
     /// changes its vectors, so a config alias and the same settings given
     /// as flags share one cache file.
-    func resolve(model: String, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity)
+    /// `model` is nil only when none was given: the local provider then
+    /// names the model after its directory.
+    func resolve(model: String?, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity)
     {
-        let providerModel = named?.providerModel ?? model
         let command = string(flags.command, "command")
+        let modelPath = string(flags.modelPath, "model-path")
+        let providerModel = named?.providerModel ?? model
+        let implied: String? =
+            if command != nil {
+                "command"
+            } else if modelPath != nil {
+                "local"
+            } else if providerModel.flatMap({ HashEmbedder.dimension(forModel: $0) }) != nil {
+                "hash"
+            } else {
+                nil
+            }
+        // A flag beats the file: --command (or --model-path) alone means
+        // that provider whatever provider the file names.
+        let chosen =
+            flags.provider ?? (flags.command != nil ? "command" : nil) ?? (flags.modelPath != nil ? "local" : nil)
+            ?? named?.string("provider") ?? implied
+        if modelPath != nil && chosen != "local" {
+            throw misuse(flags.modelPath != nil, "model-path applies to the local provider only")
+        }
+        if chosen == "local" {
+            return try local(model: model, path: modelPath, environment: environment)
+        }
+        guard let providerModel else {
+            throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
+        }
         let hashDimension = HashEmbedder.dimension(forModel: providerModel)
         let timeout = seconds(flags.timeout, "timeout") ?? 60
         let plain = ModelIdentity(name: providerModel)
-        // A flag beats the file: --command alone means the command provider
-        // whatever provider the file names.
-        let chosen =
-            flags.provider ?? (flags.command != nil ? "command" : nil) ?? named?.string("provider")
-            ?? (command != nil ? "command" : hashDimension != nil ? "hash" : nil)
         switch chosen {
         case "hash":
             guard let hashDimension else {
@@ -52,16 +75,36 @@ struct ProviderSettings {
             return (.http(settings), ModelIdentity(name: providerModel, parameters: settings.identityParameters))
         case let name?:
             throw EmbCacheError.usage(
-                "unknown provider \"\(name)\" (known: hash, command, \(HTTPAPI.allCases.map(\.rawValue).joined(separator: ", ")))"
+                "unknown provider \"\(name)\" (known: hash, command, local, \(HTTPAPI.allCases.map(\.rawValue).joined(separator: ", ")))"
             )
         case nil:
             guard offline else {
                 throw EmbCacheError.usage(
-                    "no provider for model \"\(model)\": name one with --provider or in the config file, or use --offline to answer from the cache only"
+                    "no provider for model \"\(model ?? providerModel)\": name one with --provider or in the config file, or use --offline to answer from the cache only"
                 )
             }
             return (.none, plain)
         }
+    }
+
+    /// A sentence-transformers model directory, loaded now: its identity is
+    /// the model's name (`--model`, the file's `model`, else the
+    /// directory's name) and the SHA-256 of its weights, so a run with other
+    /// weights never reads these vectors.
+    private func local(model: String?, path: String?, environment: [String: String]) throws -> (
+        ProviderChoice, ModelIdentity
+    ) {
+        guard let path, !path.isEmpty else {
+            throw EmbCacheError.usage("the local provider needs --model-path (a sentence-transformers model directory)")
+        }
+        let name = named.map { $0.string("model") } ?? model
+        try refuseHashName(name.flatMap { HashEmbedder.dimension(forModel: $0) })
+        var directory = path
+        if directory.hasPrefix("~/"), let home = environment["HOME"], !home.isEmpty {
+            directory = home + directory.dropFirst()
+        }
+        let loaded = try LocalModel(directory: directory)
+        return (.builtIn(LocalProvider(model: loaded)), loaded.identity(name: name))
     }
 
     /// hash-<d> names the built-in's vectors; another provider's must

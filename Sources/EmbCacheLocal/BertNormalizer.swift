@@ -1,0 +1,171 @@
+import Foundation
+
+/// BERT's basic tokenization, as the `tokenizers` library's BertNormalizer
+/// and BertPreTokenizer do it (what sentence-transformers runs): control
+/// characters dropped, whitespace unified, CJK ideographs set apart, accents
+/// stripped and case lowered as configured, then the text split at
+/// whitespace and around every punctuation character.
+public struct BertNormalizer: Sendable, Equatable {
+    public var cleanText = true
+    public var splitChineseCharacters = true
+    public var stripAccents = true
+    public var lowercase = true
+
+    public init(
+        cleanText: Bool = true, splitChineseCharacters: Bool = true, stripAccents: Bool = true, lowercase: Bool = true
+    ) {
+        self.cleanText = cleanText
+        self.splitChineseCharacters = splitChineseCharacters
+        self.stripAccents = stripAccents
+        self.lowercase = lowercase
+    }
+
+    /// The words of `text`, each as its Unicode scalars.
+    public func words(_ text: String) -> [[Unicode.Scalar]] {
+        var words: [[Unicode.Scalar]] = []
+        forEachWord(text) {
+            words.append($0)
+            return true
+        }
+        return words
+    }
+
+    /// Calls `body` with each word in turn until it returns false. The text
+    /// is normalised a whitespace-separated run at a time, which gives what
+    /// normalising it whole would (no combining sequence spans whitespace),
+    /// so a long text cut at the token limit costs no more than its kept
+    /// part and its memory stays that of one run.
+    public func forEachWord(_ text: String, _ body: ([Unicode.Scalar]) -> Bool) {
+        var run = String.UnicodeScalarView()
+        var word: [Unicode.Scalar] = []
+        func flush() -> Bool {
+            guard !run.isEmpty else { return true }
+            defer { run.removeAll(keepingCapacity: true) }
+            for scalar in normalized(String(run)) {
+                if isBertWhitespace(scalar) {
+                    if !word.isEmpty, !body(word) { return false }
+                    word.removeAll(keepingCapacity: true)
+                } else if isBertPunctuation(scalar) {
+                    if !word.isEmpty, !body(word) { return false }
+                    word.removeAll(keepingCapacity: true)
+                    if !body([scalar]) { return false }
+                } else {
+                    word.append(scalar)
+                }
+            }
+            if !word.isEmpty, !body(word) { return false }
+            word.removeAll(keepingCapacity: true)
+            return true
+        }
+        for scalar in text.unicodeScalars {
+            // Only where normalising leaves whitespace: clean-up drops
+            // control characters first, whitespace ones (\u{85}) included.
+            if isBertWhitespace(scalar) && !(cleanText && isDropped(scalar)) {
+                if !flush() { return }
+            } else {
+                run.append(scalar)
+            }
+        }
+        _ = flush()
+    }
+
+    func normalized(_ text: String) -> [Unicode.Scalar] {
+        var scalars: [Unicode.Scalar] = []
+        scalars.reserveCapacity(text.utf8.count)
+        var ascii = true
+        for scalar in text.unicodeScalars {
+            if cleanText {
+                if isDropped(scalar) { continue }
+                if isBertWhitespace(scalar) {
+                    scalars.append(" ")
+                    continue
+                }
+            }
+            if splitChineseCharacters && isCJKIdeograph(scalar) {
+                scalars.append(" ")
+                scalars.append(scalar)
+                scalars.append(" ")
+            } else {
+                scalars.append(scalar)
+            }
+            if !scalar.isASCII { ascii = false }
+        }
+        if ascii {
+            if lowercase {
+                for i in scalars.indices where ("A"..."Z").contains(scalars[i]) {
+                    scalars[i] = Unicode.Scalar(scalars[i].value | 0x20)!
+                }
+            }
+            return scalars
+        }
+        if stripAccents {
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: scalars)
+            scalars = String(view).decomposedStringWithCanonicalMapping.unicodeScalars.filter {
+                $0.properties.generalCategory != .nonspacingMark
+            }
+        }
+        if lowercase {
+            var lowered: [Unicode.Scalar] = []
+            lowered.reserveCapacity(scalars.count)
+            for scalar in scalars {
+                if scalar.isASCII {
+                    lowered.append(("A"..."Z").contains(scalar) ? Unicode.Scalar(scalar.value | 0x20)! : scalar)
+                } else {
+                    lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+                }
+            }
+            scalars = lowered
+        }
+        return scalars
+    }
+}
+
+/// What clean-up removes: NUL, the replacement character and controls.
+func isDropped(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value == 0 || scalar.value == 0xFFFD || isBertControl(scalar)
+}
+
+/// Tab, newline and carriage return count as whitespace, not control.
+func isBertControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar {
+    case "\t", "\n", "\r": return false
+    default:
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned: return true
+        default: return false
+        }
+    }
+}
+
+/// Unicode's White_Space property, as Rust's `char::is_whitespace`.
+func isBertWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.properties.isWhitespace
+}
+
+/// ASCII punctuation (symbols such as `$`, `+` and `^` included) and
+/// every Unicode punctuation category.
+func isBertPunctuation(_ scalar: Unicode.Scalar) -> Bool {
+    let v = scalar.value
+    if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) {
+        return true
+    }
+    guard !scalar.isASCII else { return false }
+    switch scalar.properties.generalCategory {
+    case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+        .finalPunctuation, .otherPunctuation:
+        return true
+    default: return false
+    }
+}
+
+/// The CJK Unified Ideographs blocks BERT sets apart (not Hiragana,
+/// Katakana or Hangul, which are split as words).
+func isCJKIdeograph(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+        0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
+        return true
+    default: return false
+    }
+}

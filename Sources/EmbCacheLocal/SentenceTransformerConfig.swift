@@ -1,0 +1,83 @@
+import EmbCacheKit
+
+/// What sentence-transformers does around the encoder, from `modules.json`,
+/// the pooling module's `config.json` and `sentence_bert_config.json`.
+public struct SentenceTransformerConfig: Sendable, Equatable {
+    public enum Pooling: String, Sendable {
+        /// The mean of every token's output (padding excluded).
+        case mean
+        /// The first token's output, [CLS].
+        case cls
+    }
+
+    public var pooling: Pooling
+    public var normalize: Bool
+    /// Tokens per text, [CLS] and [SEP] included; longer texts are cut.
+    public var maxSequenceLength: Int?
+    /// sentence-transformers' own lower-casing before the tokenizer's.
+    public var lowercaseInput: Bool
+
+    static let transformer = "sentence_transformers.models.Transformer"
+    static let pooler = "sentence_transformers.models.Pooling"
+    static let normalizer = "sentence_transformers.models.Normalize"
+
+    static func read(_ directory: ModelDirectory) throws -> SentenceTransformerConfig {
+        guard let modules = try directory.json("modules.json") as? [[String: Any]] else {
+            throw directory.error("modules.json", "not a JSON array of modules")
+        }
+        var kinds: [String] = []
+        var poolingPath: String?
+        for module in modules {
+            guard let type = module["type"] as? String else {
+                throw directory.error("modules.json", "a module has no \"type\"")
+            }
+            guard [transformer, pooler, normalizer].contains(type) else {
+                throw directory.error(
+                    "modules.json",
+                    "unsupported module \"\(type)\" (the local provider runs Transformer, Pooling and Normalize)")
+            }
+            if type == pooler { poolingPath = (module["path"] as? String) ?? "1_Pooling" }
+            kinds.append(type)
+        }
+        guard kinds.first == transformer, kinds.filter({ $0 == transformer }).count == 1 else {
+            throw directory.error("modules.json", "the first module must be the one Transformer")
+        }
+        guard let poolingPath, kinds.count >= 2, kinds[1] == pooler else {
+            throw directory.error("modules.json", "a Pooling module must follow the Transformer")
+        }
+        guard kinds.dropFirst(2).allSatisfy({ $0 == normalizer }) else {
+            throw directory.error("modules.json", "only Normalize may follow Pooling")
+        }
+
+        let poolingFile = poolingPath + "/config.json"
+        let poolingFields = try directory.object(poolingFile)
+        var modes: [String] = []
+        for key in poolingFields.object.keys.sorted() where key.hasPrefix("pooling_mode_") {
+            if try poolingFields.bool(key) == true { modes.append(String(key.dropFirst("pooling_mode_".count))) }
+        }
+        let pooling: Pooling
+        switch modes {
+        case ["mean_tokens"]: pooling = .mean
+        case ["cls_token"]: pooling = .cls
+        default:
+            throw directory.error(
+                poolingFile,
+                "unsupported pooling \(modes.isEmpty ? "(none)" : modes.joined(separator: " + ")) (the local provider pools by mean_tokens or cls_token)"
+            )
+        }
+
+        var maxLength: Int?
+        var lowercase = false
+        if directory.exists("sentence_bert_config.json") {
+            let fields = try directory.object("sentence_bert_config.json")
+            maxLength = try fields.integer("max_seq_length")
+            if let length = maxLength, length < 3 {
+                throw fields.place("\"max_seq_length\" is \(length), too short for [CLS] text [SEP]")
+            }
+            lowercase = try fields.bool("do_lower_case") ?? false
+        }
+        return SentenceTransformerConfig(
+            pooling: pooling, normalize: kinds.contains(normalizer), maxSequenceLength: maxLength,
+            lowercaseInput: lowercase)
+    }
+}

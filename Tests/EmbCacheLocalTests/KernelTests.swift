@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+@testable import EmbCacheLocal
+
+/// The float32 approximations the encoder uses in place of libm, against
+/// double-precision references, over the range activations take and past
+/// it.
+@Suite struct KernelTests {
+    @Test func exponentialIsWithinTwoUlpsOfExp() {
+        var worst = 0.0
+        var x = -87.0
+        while x <= 88 {
+            let want = Foundation.exp(Double(Float(x)))
+            let got = Double(exponential(Float(x)))
+            worst = max(worst, abs(got - want) / want)
+            x += 0.0137
+        }
+        #expect(worst < 2.5e-7, "largest relative error \(worst)")
+        #expect(exponential(-1000) >= 0 && exponential(-1000) < 1e-37)
+        #expect(exponential(0) == 1)
+    }
+
+    @Test func geluIsWithinAFewMillionthsOfTheExactOne() {
+        var values: [Float] = []
+        var x: Float = -12
+        while x <= 12 {
+            values.append(x)
+            x += 0.00097
+        }
+        var output = values
+        output.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: $0.count) }
+        var worst = 0.0
+        for (x, got) in zip(values, output) {
+            let v = Double(x)
+            let want = 0.5 * v * (1 + erf(v / 2.0.squareRoot()))
+            worst = max(worst, abs(Double(got) - want) / max(1, abs(v)))
+        }
+        #expect(worst < 3e-7, "largest error \(worst)")
+    }
+
+    @Test func softmaxRowsSumToOneAndKeepOrder() {
+        var rows: [Float] = [1, 2, 3, -50, 0, 50, 7, 7, 7]
+        rows.withUnsafeMutableBufferPointer { softmaxRows($0.baseAddress!, rows: 3, width: 3) }
+        for row in 0..<3 {
+            let sum = rows[(row * 3)..<(row * 3 + 3)].reduce(0, +)
+            #expect(abs(sum - 1) < 1e-6)
+        }
+        let e = [1.0, exp(1.0), exp(2.0)]
+        for i in 0..<3 { #expect(abs(Double(rows[i]) - e[i] / e.reduce(0, +)) < 1e-7) }
+        #expect(rows[5] > 0.999_999 && rows[3] < 1e-37)
+        #expect(rows[6] == rows[7] && abs(rows[6] - 1.0 / 3) < 1e-7)
+    }
+
+    @Test func packsAreContiguousUnderTheBudgetAndCoverEveryText() {
+        let lengths = (0..<300).map { 300 - $0 }
+        let packs = LocalProvider.packs(lengths, cores: 2)
+        #expect(packs.first?.lowerBound == 0 && packs.last?.upperBound == 300)
+        for (a, b) in zip(packs, packs.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+        #expect(packs.allSatisfy { $0.count == 1 || lengths[$0].reduce(0, +) <= LocalProvider.packTokens })
+        #expect(packs.count >= 4)
+        #expect(LocalProvider.packs([5000], cores: 2) == [0..<1])
+    }
+}
