@@ -48,7 +48,8 @@ and prints {"vector": [...], "base64": "..."} for each.
 The server binds 127.0.0.1 on an ephemeral port, writes the port number (no
 newline) to --port-file atomically, serves HTTP/1.1 keep-alive, a thread per
 connection, and exits 0 on SIGTERM. Absolute-form targets (as a proxy gets
-them) are served by their path. --latency S sleeps S in every request.
+them) are served by their path. --latency S answers every request S seconds after it arrived (its own work
+included, so requests in flight overlap as a remote provider's do).
 --log appends, before each answer is sent, one JSON line: {"n", "method",
 "path" (with query), "absolute_form", "headers" (authorization, api-key,
 x-goog-api-key, content-type, user-agent), "body" (parsed JSON or null),
@@ -573,6 +574,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         cfg = self.cfg
+        arrived = time.monotonic()
         target = urlsplit(self.path)
         entry = {"n": cfg.book.number(), "method": self.command,
                  "path": target.path + (f"?{target.query}" if target.query else ""),
@@ -592,6 +594,11 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, drop = 500, [], False
             body, ctype = error_body(cfg.api, 500, f"test server error: {exc!r}")
         entry["status"] = status
+        # A fixed latency from arrival to answer, this server's own work
+        # included: requests in flight are answered in parallel, not one
+        # after another behind the interpreter's lock.
+        if cfg.latency > time.monotonic() - arrived:
+            time.sleep(cfg.latency - (time.monotonic() - arrived))
         cfg.write_log(entry)  # before answering, so a client that has its answer finds the line
         try:
             if drop:  # the full Content-Length, half the body, then the connection closes
@@ -639,8 +646,6 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise ApiError(400, "unreadable request body")
-        if cfg.latency:
-            time.sleep(cfg.latency)
         try:
             entry["body"] = body = json.loads(raw)
         except ValueError as exc:
