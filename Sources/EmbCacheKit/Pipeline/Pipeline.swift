@@ -102,15 +102,17 @@ public final class Pipeline {
         // rows go to the writer once its vectors are committed, while the
         // main stage looks up and sends the next windows.
         // When commits fall behind, the windows waiting are committed in one
-        // transaction: every index page they share is written once.
-        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: 1)
+        // transaction: every index page they share is written once. Three
+        // may wait, so that a commit held up by the disk (a checkpoint's
+        // writes) does not hold up the requests of the windows after it.
+        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: 3)
         let commitFailure = Mutex<Error?>(nil)
         let committing = DispatchGroup()
         let store = UnsafeSendable(self.store)
         let uncommitted = self.uncommitted
         committing.enter()
         Thread.detachNewThread {
-            while case let waiting = commits.popAvailable(limit: 2), !waiting.isEmpty {
+            while case let waiting = commits.popAvailable(limit: 4), !waiting.isEmpty {
                 // After a failed commit nothing more is committed or written.
                 guard commitFailure.withLock({ $0 == nil }) else { continue }
                 let entries = waiting.flatMap(\.entries)
