@@ -93,10 +93,8 @@ struct PostgresVerifier {
                 ).changed
             }
         }
-        let tables =
-            try model.map { [try storage.existingTable(connection, $0).0] }
-            ?? storage.modelTables(connection).keys.sorted()
         let metadata = try storage.modelTables(connection)
+        let tables = try model.map { [try storage.existingTable(connection, $0).0] } ?? metadata.keys.sorted()
         for table in tables {
             try checkVectors(table, metadata: metadata[table] ?? [:], repair: repair, summary: &summary, report: report)
         }

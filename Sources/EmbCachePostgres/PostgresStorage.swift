@@ -156,16 +156,22 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
     /// The table of `model`, checked to hold that identity's vectors (and
     /// not those of another name that slugs the same).
     func existingTable(_ connection: PostgresConnection, _ model: ModelIdentity) throws -> (String, [String: String]) {
-        let table = Self.tableName(model)
-        guard try schemaExists(connection), let metadata = try modelTables(connection)[table] else {
+        guard let metadata = try modelMetadata(connection, model) else {
             throw EmbCacheError.configuration("no vectors of model \"\(model.canonical)\" in \(location)")
         }
+        return (Self.tableName(model), metadata)
+    }
+
+    /// The metadata of `model`'s table; nil when there is none.
+    func modelMetadata(_ connection: PostgresConnection, _ model: ModelIdentity) throws -> [String: String]? {
+        let table = Self.tableName(model)
+        guard try schemaExists(connection), let metadata = try modelTables(connection)[table] else { return nil }
         if let named = metadata["model"], named != model.canonical {
             throw EmbCacheError.unusableCache(
                 path: location + " table " + table,
                 reason: "holds vectors of model \"\(named)\", not \"\(model.canonical)\"")
         }
-        return (table, metadata)
+        return metadata
     }
 
     // MARK: - CacheStorage

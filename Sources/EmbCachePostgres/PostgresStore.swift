@@ -28,10 +28,7 @@ final class PostgresStore: VectorStore {
             try Self.createTable(storage, connection, identity: identity, provider: provider)
         }
         let name = PostgresStorage.tableName(identity)
-        let found = try storage.retrying(connection) { () in
-            try storage.schemaExists(connection) && storage.modelTables(connection)[name] != nil
-                ? storage.existingTable(connection, identity).1 : nil
-        }
+        let found = try storage.retrying(connection) { () in try storage.modelMetadata(connection, identity) }
         guard let metadata = found else {
             // Lookup-only, and the model has no table: every key is a miss.
             reader = nil

@@ -8,23 +8,6 @@ import Foundation
     import Darwin
 #endif
 
-/// `--cache-dir` and `--db`, shared by every subcommand that works on a
-/// cache.
-struct CacheLocation: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
-    var cacheDir: String?
-    @Option(
-        help: ArgumentHelp(
-            "A shared cache on PostgreSQL (postgresql://user@host/dbname). Default: $EMBCACHE_DB.", valueName: "url"))
-    var db: String?
-
-    func storage(_ environment: [String: String]) throws -> CacheStorage {
-        try openStorage(db: db, cacheDir: cacheDir, environment: environment)
-    }
-}
-
 func writeStdout(_ text: String) throws {
     let sink = ByteSink(fd: STDOUT_FILENO, name: "stdout")
     try sink.write(Array(text.utf8))
@@ -352,17 +335,14 @@ struct RestoreCommand: EmbCacheSubcommand {
         commandName: "embcache restore",
         abstract: "Restore a cache directory from a backup on S3, checking every file against its manifest.",
         discussion: """
-            Every file is downloaded beside its place and checked (size and SHA-256) before any replaces a \
+            Every file is downloaded into a staging folder and checked (size and SHA-256) before any replaces a \
             cache file; a backup without its manifest, or with a file that does not match it, restores \
             nothing (exit status 65). A directory that holds a cache is replaced only with --force, and no \
             process may use it meanwhile.
             """)
 
     @Argument(help: ArgumentHelp("The backup: s3://bucket/prefix.", valueName: "source")) var source: String
-    @Option(
-        help: ArgumentHelp(
-            "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
-    var cacheDir: String?
+    @Option(help: CacheLocation.cacheDirHelp) var cacheDir: String?
     @Flag(help: "Replace the cache the directory holds.") var force = false
     @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
 

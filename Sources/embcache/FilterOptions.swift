@@ -116,15 +116,7 @@ struct FilterOptions: ParsableArguments {
         help: ArgumentHelp("Write to this file, replaced only when the run succeeds.", valueName: "file"))
     var output: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir"))
-    var cacheDir: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "A shared cache on PostgreSQL (postgresql://user@host/dbname). Default: $EMBCACHE_DB.", valueName: "url"))
-    var db: String?
+    @OptionGroup var location: CacheLocation
 
     @Option(help: ArgumentHelp("What a record without a vector does: fail, skip or null.", valueName: "policy"))
     var onError: ErrorPolicy = .fail
@@ -199,7 +191,7 @@ struct FilterOptions: ParsableArguments {
         if offline { choice = .none }
         return FilterConfiguration(
             inputs: files, identity: identity, provider: choice,
-            storage: try openStorage(db: db, cacheDir: cacheDir, environment: environment),
+            storage: try location.storage(environment),
             inputMode: input, textField: textField, format: format, dtype: dtype, outputField: outputField,
             normalize: !noNormalize, outputPath: output, window: settings.integer(window, "window"),
             batchSize: settings.integer(batchSize, "batch-size"),

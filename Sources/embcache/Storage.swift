@@ -1,5 +1,23 @@
+import ArgumentParser
 import EmbCacheKit
 import EmbCachePostgres
+
+/// `--cache-dir` and `--db`, shared by the filter and every command that
+/// works on a cache.
+struct CacheLocation: ParsableArguments {
+    static let cacheDirHelp = ArgumentHelp(
+        "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir")
+
+    @Option(help: cacheDirHelp) var cacheDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "A shared cache on PostgreSQL (postgresql://user@host/dbname). Default: $EMBCACHE_DB.", valueName: "url"))
+    var db: String?
+
+    func storage(_ environment: [String: String]) throws -> CacheStorage {
+        try openStorage(db: db, cacheDir: cacheDir, environment: environment)
+    }
+}
 
 /// The cache a command works on: `--db URL`, else
 /// `--cache-dir`, else `$EMBCACHE_DB`, else the default directory.
@@ -7,19 +25,21 @@ func openStorage(db: String?, cacheDir: String?, environment: [String: String]) 
     if db != nil && cacheDir != nil {
         throw EmbCacheError.usage("--db and --cache-dir name two caches: give one")
     }
-    // Only a URL: anything else (a libpq keyword string, a misspelt
-    // scheme) would quietly become a directory of that name.
-    if let db, !db.isEmpty {
-        guard PostgresAddress.isURL(db) else {
-            throw EmbCacheError.usage("--db takes a postgresql:// URL; a directory is --cache-dir")
+    let url: (value: String, from: String)? =
+        if let db, !db.isEmpty {
+            (db, "--db")
+        } else if cacheDir == nil, let db = environment["EMBCACHE_DB"], !db.isEmpty {
+            (db, "EMBCACHE_DB")
+        } else {
+            nil
         }
-        return try storage(named: db, environment: environment)
-    }
-    if cacheDir == nil, let db = environment["EMBCACHE_DB"], !db.isEmpty {
-        guard PostgresAddress.isURL(db) else {
-            throw EmbCacheError.usage("EMBCACHE_DB must be a postgresql:// URL")
+    if let url {
+        // Only a URL: anything else (a libpq keyword string, a misspelt
+        // scheme) would quietly become a directory of that name.
+        guard PostgresAddress.isURL(url.value) else {
+            throw EmbCacheError.usage("\(url.from) takes a postgresql:// URL; a directory is --cache-dir")
         }
-        return try storage(named: db, environment: environment)
+        return try storage(named: url.value, environment: environment)
     }
     return SQLiteStorage(directory: try CacheDirectory.resolve(flag: cacheDir, environment: environment))
 }

@@ -207,7 +207,7 @@ public enum S3Backup {
             try fileOperation(path) { try handle.write(contentsOf: chunk) }
             offset = end
         }
-        let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hash.finalize().hexDigits
         guard digest == file.sha256 else {
             throw EmbCacheError.corruptBackup(
                 location: location.description,
@@ -224,7 +224,7 @@ public enum S3Backup {
         while let chunk = try fileOperation(path, { try handle.read(upToCount: 1 << 20) }), !chunk.isEmpty {
             hash.update(data: chunk)
         }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        return hash.finalize().hexDigits
     }
 }
 

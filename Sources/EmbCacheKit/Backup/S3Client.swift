@@ -118,7 +118,7 @@ final class S3Client: Sendable {
         _ method: String, _ url: String, body: [UInt8] = [], headers: [String] = [], accepting: Set<Int> = [],
         what: String
     ) throws -> HTTPResponse {
-        let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: body).hexDigits
         var request = HTTPRequest(
             url: url,
             headers: headers + ["x-amz-content-sha256: \(digest)"]

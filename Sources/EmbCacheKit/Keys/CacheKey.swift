@@ -29,18 +29,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         try Swift.withUnsafeBytes(of: words, body)
     }
 
-    public var hex: String {
-        withUnsafeBytes { bytes in
-            let digits = Array("0123456789abcdef".utf8)
-            var out = [UInt8]()
-            out.reserveCapacity(128)
-            for byte in bytes {
-                out.append(digits[Int(byte >> 4)])
-                out.append(digits[Int(byte & 0xF)])
-            }
-            return String(decoding: out, as: UTF8.self)
-        }
-    }
+    public var hex: String { withUnsafeBytes { $0.hexDigits } }
 
     public var description: String { hex }
 
@@ -50,5 +39,19 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}
+
+extension Sequence<UInt8> {
+    /// Two lower-case hex digits per byte: how digests are written.
+    public var hexDigits: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
