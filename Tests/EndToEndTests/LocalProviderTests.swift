@@ -93,6 +93,33 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
         #expect(second.stdout == first.stdout)
     }
 
+    /// Twelve layers and max_seq_length 512, as all-MiniLM-L12-v2 and
+    /// e5-small-v2 are shaped (the directory Fixtures/make_deep_model.py
+    /// writes): all 30 texts, the long ones truncated at 512 tokens, give
+    /// the vectors sentence-transformers gave for that directory
+    /// (Fixtures/deep-expected.jsonl, made once by make_variant_expected.py).
+    @Test func twelveLayersAndLongerSequencesGiveTheVectorsOfSentenceTransformers() throws {
+        let model = try LocalTestModel.require()
+        let scratch = TemporaryDirectory()
+        let fixtures = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures")
+        let made = try runProcess(
+            pythonExecutable,
+            [fixtures.appendingPathComponent("make_deep_model.py").path, model, scratch.file("deep").path])
+        #expect(made.status == 0, "\(made.stderrText)")
+        let result = try Embcache.run(
+            ["--model-path", scratch.file("deep").path, "--cache-dir", scratch.file("cache").path],
+            stdin: try Data(contentsOf: Self.seed.appendingPathComponent("texts.jsonl")))
+        #expect(result.status == 0, "\(result.stderrText)")
+        let want = vectors(try Data(contentsOf: fixtures.appendingPathComponent("deep-expected.jsonl")))
+        let got = vectors(result.stdout)
+        #expect(want.count == 30 && got.count == 30)
+        for (index, (a, b)) in zip(want, got).enumerated() {
+            let difference = zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-4, "text \(index): largest difference \(difference)")
+            #expect(dot(a, b) / (dot(a, a) * dot(b, b)).squareRoot() > 0.99999)
+        }
+    }
+
     /// float16 weights under `bert.` names with CLS pooling (the variant
     /// Fixtures/make_variant_model.py writes): the vectors
     /// sentence-transformers gave for that directory
