@@ -124,9 +124,7 @@ final class PostgresStore: VectorStore {
         // In key order, so that two workers storing the same keys take their
         // row locks in the same order and never deadlock; in statements of
         // at most about 64 MB (PostgreSQL refuses a value over 1 GB).
-        let sorted = entries.sorted { x, y in
-            x.key.withUnsafeBytes { a in y.key.withUnsafeBytes { b in a.lexicographicallyPrecedes(b) } }
-        }
+        let sorted = entries.sorted { $0.key < $1.key }
         var start = 0
         while start < sorted.count {
             var end = start

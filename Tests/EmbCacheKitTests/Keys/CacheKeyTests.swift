@@ -27,4 +27,18 @@ import Testing
         let short = [UInt8](repeating: 1, count: 63).withUnsafeBytes { CacheKey(bytes: $0) }
         #expect(short == nil)
     }
+
+    @Test func keysSortAsTheirBytesDo() {
+        let keys = (0..<500).map { CacheKey(text: "text \($0)") }
+        #expect(keys.sorted().map(\.hex) == keys.map(\.hex).sorted())
+        // Keys that differ only in their last byte: equality and order look
+        // at every byte, not just the ones that are hashed.
+        var bytes = [UInt8](repeating: 7, count: CacheKey.byteCount)
+        let low = bytes.withUnsafeBytes { CacheKey(bytes: $0)! }
+        bytes[CacheKey.byteCount - 1] = 8
+        let high = bytes.withUnsafeBytes { CacheKey(bytes: $0)! }
+        #expect(low != high)
+        #expect(low < high && !(high < low) && !(low < low))
+        #expect(Set([low, high, low]).count == 2)
+    }
 }
