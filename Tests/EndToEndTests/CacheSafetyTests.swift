@@ -89,6 +89,37 @@ import Testing
         }
     }
 
+    @Test func aFinishedRunLeavesEachFileWholeWithNoLogBeside() throws {
+        // At the end of a run both files close side by side, each copying
+        // its log into itself, while the output file is synced.
+        let cache = TemporaryDirectory()
+        let output = TemporaryDirectory()
+        let input = (0..<3000).map { "{\"text\":\"closing \($0)\"}\n" }.joined()
+        let result = try Embcache.run(
+            [
+                "--model", "hash-64", "--cache-dir", cache.path, "--window", "3000", "--format", "f32", "-o",
+                output.path + "/vectors.f32",
+            ], stdin: input)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: cache.path).sorted() == [
+                "embedding-hash-64.sqlite", "hashstring.sqlite",
+            ])
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: output.path + "/vectors.f32")[.size] as? Int == 3000 * 64
+                * 4)
+        // Opened as immutable, SQLite reads the files alone, no log.
+        let counts = try python(
+            """
+            import sqlite3, sys
+            def count(name, table):
+                c = sqlite3.connect("file:" + sys.argv[1] + "/" + name + "?immutable=1", uri=True)
+                return c.execute("select count(*) from " + table).fetchone()[0]
+            print(count("hashstring.sqlite", "hashstring"), count("embedding-hash-64.sqlite", "embedding"))
+            """, [cache.path])
+        #expect(counts.stdoutText == "3000 3000\n", "\(counts.stderrText)")
+    }
+
     @Test func aModelNameCannotEscapeTheCacheDirectory() throws {
         let parent = TemporaryDirectory()
         let cache = parent.path + "/cache"

@@ -62,8 +62,19 @@ final class SQLiteConnection {
         return escaped
     }
 
-    deinit {
+    private var closed = false
+
+    /// Closes now instead of when released; the connection is not used
+    /// after. The last connection to a WAL file copies the log into it and
+    /// removes it, which takes as long as the disk needs.
+    func close() {
+        guard !closed else { return }
+        closed = true
         sqlite3_close_v2(handle)
+    }
+
+    deinit {
+        close()
     }
 
     func error(_ code: Int32, sql: String?) -> EmbCacheError {

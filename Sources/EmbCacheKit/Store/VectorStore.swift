@@ -31,6 +31,14 @@ public protocol VectorStore: AnyObject {
     var dimension: Int? { get }
     func lookup(_ keys: [CacheKey]) throws -> [StoredVector]
     func insert(_ entries: [StoreEntry]) throws
+    /// Ends the store's use, however long the files take to settle; the
+    /// store is not used after. Releasing it closes it too.
+    func close()
+}
+
+extension VectorStore {
+    /// Stores with nothing to settle close when released.
+    public func close() {}
 }
 
 extension StoredVector {

@@ -1,5 +1,15 @@
 import Foundation
 
+/// Runs `first` on another thread while `second` runs on this one, and
+/// returns once both are done: what waits for the disk twice then waits
+/// for the slower only.
+func concurrently(_ first: @escaping @Sendable () -> Void, and second: () throws -> Void) rethrows {
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group, execute: first)
+    defer { group.wait() }
+    try second()
+}
+
 extension Array where Element: Sendable {
     /// `map` spread over the cores in contiguous chunks, results in order.
     /// Small arrays are not worth a thread.
