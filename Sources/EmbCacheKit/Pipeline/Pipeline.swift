@@ -279,7 +279,7 @@ public final class Pipeline {
         var recent: [CacheKey: [Float]] = [:]
         // Taken before the lookup: a vector committed in between is in one
         // or the other.
-        let pendingCommits = uncommitted.snapshot()
+        let pendingCommits = uncommitted.vectors(for: order)
         for (key, found) in zip(order, try store.lookup(order)) {
             switch found {
             case .hit(let vector):
@@ -441,5 +441,15 @@ final class UncommittedVectors: Sendable {
         vectors.withLock { for entry in entries { $0[entry.key] = nil } }
     }
 
-    func snapshot() -> [CacheKey: [Float]] { vectors.withLock { $0 } }
+    /// Those of `keys` waiting. Not a copy of the whole table: a copy
+    /// shares its storage until the next change, which then copies every
+    /// entry under the lock.
+    func vectors(for keys: [CacheKey]) -> [CacheKey: [Float]] {
+        vectors.withLock { waiting in
+            var found: [CacheKey: [Float]] = [:]
+            guard !waiting.isEmpty else { return found }
+            for key in keys { if let vector = waiting[key] { found[key] = vector } }
+            return found
+        }
+    }
 }
