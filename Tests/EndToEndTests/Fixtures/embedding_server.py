@@ -3,7 +3,7 @@
 answers with deterministic vectors, and injects faults on demand.
 
   embedding_server.py --api NAME --port-file PATH [--key KEY] [--dim N]
-      [--latency S] [--log PATH] [--fault SPEC]... [--max-batch N]
+      [--latency S] [--log PATH] [--times PATH] [--fault SPEC]... [--max-batch N]
   embedding_server.py --print-vectors    (JSON lines on stdin, see below)
 
   openai  POST /v1/embeddings                        Authorization: Bearer KEY
@@ -53,7 +53,9 @@ included, so requests in flight overlap as a remote provider's do).
 --log appends, before each answer is sent, one JSON line: {"n", "method",
 "path" (with query), "absolute_form", "headers" (authorization, api-key,
 x-goog-api-key, content-type, user-agent), "body" (parsed JSON or null),
-"inputs", "status", "fault"}.
+"inputs", "status", "fault"}. --times appends, once each answer is sent,
+"ARRIVED SENT" in seconds since the epoch: the benchmark's record of what
+was in flight, far lighter than --log.
 
 --fault KIND[,key=value]...  Requests are numbered from 1 as they arrive
 (valid or not). A fault applies to an otherwise valid request numbered above
@@ -609,6 +611,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(status, body, ctype, headers)
         except OSError:
             self.close_connection = True
+        cfg.write_times(arrived, time.monotonic())
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
@@ -683,6 +686,7 @@ class Config:
         self.api, self.key, self.dim, self.latency, self.book = args.api, args.key, args.dim, args.latency, book
         self.limit = args.max_batch if args.max_batch is not None else APIS[args.api].limit
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
+        self.times = open(args.times, "a", encoding="utf-8") if args.times else None
         self.log_lock = threading.Lock()
 
     def write_log(self, entry):
@@ -691,6 +695,14 @@ class Config:
             with self.log_lock:
                 self.log.write(line)
                 self.log.flush()
+
+    def write_times(self, arrived, sent):
+        if self.times:
+            # Monotonic times, put on the epoch's clock that the benchmark reads.
+            offset = time.time() - time.monotonic()
+            with self.log_lock:
+                self.times.write(f"{arrived + offset:.6f} {sent + offset:.6f}\n")
+                self.times.flush()
 
 
 def print_vectors():
@@ -711,6 +723,7 @@ def main():
     p.add_argument("--dim", type=int, default=8)
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--log")
+    p.add_argument("--times")
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--max-batch", type=int)
     p.add_argument("--print-vectors", action="store_true")
