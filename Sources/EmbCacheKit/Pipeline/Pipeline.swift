@@ -19,12 +19,15 @@ public struct PipelineSettings: Sendable {
     /// Provider requests in flight at once.
     public var maxRequests: Int
     public var onError: ErrorPolicy
+    /// Windows that may wait for their commit.
+    public var commitQueue: Int
 
-    public init(windowSize: Int, limits: BatchLimits, maxRequests: Int, onError: ErrorPolicy) {
+    public init(windowSize: Int, limits: BatchLimits, maxRequests: Int, onError: ErrorPolicy, commitQueue: Int = 1) {
         self.windowSize = windowSize
         self.limits = limits
         self.maxRequests = maxRequests
         self.onError = onError
+        self.commitQueue = commitQueue
     }
 }
 
@@ -60,6 +63,7 @@ public final class Pipeline {
     /// queues: reading and decoding the next window, answering this one
     /// from the store and the provider, writing the previous one.
     public func run(inputs: [String], maxLineBytes: Int) throws {
+        if provider != nil { try store.expectCommits(of: settings.windowSize) }
         let decoded = BoundedQueue<Result<[Record], Error>>(capacity: 2)
         let encoded = BoundedQueue<[OutputRow]>(capacity: 2)
         let reading = DispatchGroup()
@@ -102,10 +106,8 @@ public final class Pipeline {
         // rows go to the writer once its vectors are committed, while the
         // main stage looks up and sends the next windows.
         // When commits fall behind, the windows waiting are committed in one
-        // transaction: every index page they share is written once. Three
-        // may wait, so that a commit held up by the disk (a checkpoint's
-        // writes) does not hold up the requests of the windows after it.
-        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: 3)
+        // transaction: every index page they share is written once.
+        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: settings.commitQueue)
         let commitFailure = Mutex<Error?>(nil)
         let committing = DispatchGroup()
         let store = UnsafeSendable(self.store)

@@ -89,7 +89,7 @@ public final class SQLiteStore: VectorStore {
                 try Self.unusable(hashstringPath) { () in _ = try db.scalarText("PRAGMA hs.journal_mode = WAL") }
             }
             // Keys are hashes, so every insert lands on a random page of each
-            // index: a larger page cache (see fitCache) and fewer, larger
+            // index: a larger page cache (see expectCommits) and fewer, larger
             // checkpoints write a page once per checkpoint instead of once
             // per window.
             try db.execute(
@@ -177,7 +177,6 @@ public final class SQLiteStore: VectorStore {
         // In key order, the index of keys in each file is walked once from
         // one end to the other instead of at a random page for every key.
         let entries = entries.sorted { $0.key < $1.key }
-        try fitCache(toCommitOf: entries.count)
         let width = dimension ?? entries[0].vector.count
         if let bad = entries.first(where: { $0.vector.count != width }) {
             throw EmbCacheError.unusableCache(
@@ -253,9 +252,9 @@ public final class SQLiteStore: VectorStore {
     /// commit of 4096 texts into a cache of 100k texts touches ~6000 pages
     /// of hashstring; with 8 MiB, pages were written out mid-commit and read
     /// back, and pwrite and pread took 29% of the CPU samples of a run with
-    /// 8 requests in flight. Small commits (a local model's) keep the small
-    /// cache, and so the small memory.
-    private func fitCache(toCommitOf count: Int) throws {
+    /// 8 requests in flight. Windows of 1024 (the hash and local models')
+    /// keep the small cache, and so the small memory.
+    public func expectCommits(of count: Int) throws {
         let wanted = min(Self.largestCacheKiB, count * 2 * 4)
         guard wanted > cacheKiB, let connection else { return }
         try connection.execute("PRAGMA main.cache_size = -\(wanted); PRAGMA hs.cache_size = -\(wanted)")

@@ -31,6 +31,9 @@ public protocol VectorStore: AnyObject {
     var dimension: Int? { get }
     func lookup(_ keys: [CacheKey]) throws -> [StoredVector]
     func insert(_ entries: [StoreEntry]) throws
+    /// Says how many entries a commit will usually hold (a window), so the
+    /// store can size what a commit needs.
+    func expectCommits(of count: Int) throws
     /// Ends the store's use, however long the files take to settle; the
     /// store is not used after. Releasing it closes it too.
     func close()
@@ -39,6 +42,9 @@ public protocol VectorStore: AnyObject {
 extension VectorStore {
     /// Stores with nothing to settle close when released.
     public func close() {}
+
+    /// Stores with nothing to size.
+    public func expectCommits(of count: Int) throws {}
 }
 
 extension StoredVector {
