@@ -246,25 +246,27 @@ public final class SQLiteStore: VectorStore {
         }
     }
 
-    /// Grows the page caches to hold every page a commit of `count`
-    /// entries touches: about two per entry in hashstring (its index of
-    /// keys and its index of texts), one and a bit in the model file. A
-    /// commit of 4096 texts into a cache of 100k texts touches ~6000 pages
+    /// Grows the page caches to hold the pages a commit of `count` entries
+    /// touches: at most two 4 KiB pages per entry in hashstring (its index
+    /// of keys and its index of texts), one and a bit in the model file. A
+    /// commit of 4096 texts into a cache of 100k texts touched ~6000 pages
     /// of hashstring; with 8 MiB, pages were written out mid-commit and read
     /// back, and pwrite and pread took 29% of the CPU samples of a run with
     /// 8 requests in flight. Windows of 1024 (the hash and local models')
-    /// keep the small cache, and so the small memory.
+    /// keep the small cache, and so the small memory. Commits that merge
+    /// windows waiting may still spill.
     public func expectCommits(of count: Int) throws {
+        precondition(!closed, "expectCommits after close")
         let wanted = min(Self.largestCacheKiB, count * 2 * 4)
         guard wanted > cacheKiB, let connection else { return }
         try connection.execute("PRAGMA main.cache_size = -\(wanted); PRAGMA hs.cache_size = -\(wanted)")
         cacheKiB = wanted
     }
 
-    /// Closes both files side by side. Their last connections copy each
-    /// log into its file, which waits for the disk twice (the log's fsync
-    /// and the file's); at deinit the hashstring file would wait for the
-    /// model file. The store is not used after.
+    /// Copies both logs into their files side by side, then closes. Each
+    /// copy waits for the disk twice (the log's fsync and the file's); at
+    /// deinit the model file's would wait for hashstring's.
+    /// The store is not used after.
     public func close() {
         guard !closed else { return }
         closed = true
@@ -272,14 +274,17 @@ public final class SQLiteStore: VectorStore {
         let writer = UnsafeSendable(connection)
         let reader = UnsafeSendable(reader)
         concurrently {
+            // The only connection to hashstring: its close copies that log
+            // and removes it. The model file is left to the reader, which
+            // still has it open.
             writer.value?.close()
         } and: {
-            // The model file's log is copied here whichever connection
-            // closes last, so the writer's close never does it after
-            // hashstring's.
             _ = try? reader.value?.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
-            reader.value?.close()
         }
+        // Last, so that it alone removes the model file's log (a connection
+        // closing while another has the file open leaves the log), with
+        // nothing left to copy.
+        reader.value?.close()
     }
 
     // MARK: - Metadata
