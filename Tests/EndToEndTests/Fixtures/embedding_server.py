@@ -53,7 +53,7 @@ included, so requests in flight overlap as a remote provider's do).
 --log appends, before each answer is sent, one JSON line: {"n", "method",
 "path" (with query), "absolute_form", "headers" (authorization, api-key,
 x-goog-api-key, content-type, user-agent), "body" (parsed JSON or null),
-"inputs", "status", "fault"}. --times appends, once each answer is sent,
+"inputs", "status", "fault"}. --times appends, as each answer is sent,
 "ARRIVED SENT" in seconds since the epoch: the benchmark's record of what
 was in flight, far lighter than --log.
 
@@ -602,6 +602,7 @@ class Handler(BaseHTTPRequestHandler):
         if cfg.latency > time.monotonic() - arrived:
             time.sleep(cfg.latency - (time.monotonic() - arrived))
         cfg.write_log(entry)  # before answering, so a client that has its answer finds the line
+        cfg.write_times(arrived, time.monotonic())
         try:
             if drop:  # the full Content-Length, half the body, then the connection closes
                 self.close_connection = True
@@ -611,7 +612,6 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(status, body, ctype, headers)
         except OSError:
             self.close_connection = True
-        cfg.write_times(arrived, time.monotonic())
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
