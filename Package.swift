@@ -18,6 +18,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // C calls Swift's Glibc module leaves out; no library of its own.
+        .systemLibrary(name: "CSystem"),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -40,6 +42,7 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 "CCurl",
+                "CSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

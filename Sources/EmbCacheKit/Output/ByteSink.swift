@@ -1,3 +1,5 @@
+import CSystem
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -11,6 +13,10 @@ public final class ByteSink {
     public let name: String
     private var buffer: [UInt8] = []
     private let capacity: Int
+    /// Starts each write on its way to disk (a file, not a pipe), so the
+    /// fsync at the end waits for the last megabyte, not the whole file,
+    /// and does not fight the cache's last checkpoints for the disk.
+    public var startsWriteback = false
 
     public init(fd: Int32, name: String, capacity: Int = 1 << 20) {
         self.fd = fd
@@ -45,6 +51,7 @@ public final class ByteSink {
     private func writeThrough(_ bytes: UnsafeRawBufferPointer) throws {
         do throws(FileDescriptorIO.Failure) {
             try FileDescriptorIO.writeAll(fd, bytes)
+            if startsWriteback { _ = embc_start_writeback(fd) }
         } catch .system(let code) {
             throw code == EPIPE ? EmbCacheError.brokenPipe : EmbCacheError.output(path: name, errno: code)
         } catch {

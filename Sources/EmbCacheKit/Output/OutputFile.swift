@@ -24,6 +24,7 @@ public final class OutputFile {
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
         sink = ByteSink(fd: fd, name: path)
+        sink.startsWriteback = true
     }
 
     /// Moves the finished file into place.

@@ -1,4 +1,5 @@
 import CSQLite
+import CSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -31,6 +32,8 @@ public final class SQLiteStore: VectorStore {
     /// nil for a lookup-only store whose model file does not exist.
     private let connection: SQLiteConnection?
     private var closed = false
+    /// The logs, opened for write-back only.
+    private var logDescriptors: [Int32] = []
     /// Each file's page cache, in KiB.
     private var cacheKiB = smallestCacheKiB
     private static let smallestCacheKiB = 8192
@@ -222,6 +225,23 @@ public final class SQLiteStore: VectorStore {
         // Only once committed: a rolled-back transaction changed nothing.
         dimension = width
         metadataWritten = true
+        startLogWriteback()
+    }
+
+    /// Starts what the commits appended to both logs on its way to disk.
+    /// With synchronous=NORMAL a commit does not wait for the disk; the
+    /// checkpoint does, syncing the log before it copies it, and now finds
+    /// it mostly written instead of writing tens of MB right then (and
+    /// again at close, when the run waits for it).
+    private func startLogWriteback() {
+        if logDescriptors.isEmpty {
+            let logs = [path, directory + "/" + Self.hashstringFileName].map { open($0 + "-wal", O_RDONLY | O_CLOEXEC) }
+            // Both exist once a commit has written both files; while a
+            // connection is open, SQLite never removes them.
+            guard logs.allSatisfy({ $0 >= 0 }) else { return closeDescriptors(logs.filter { $0 >= 0 }) }
+            logDescriptors = logs
+        }
+        for fd in logDescriptors { _ = embc_start_writeback(fd) }
     }
 
     private func insertMissingTexts(_ entries: [StoreEntry], _ connection: SQLiteConnection) throws {
@@ -271,6 +291,8 @@ public final class SQLiteStore: VectorStore {
         guard !closed else { return }
         closed = true
         selectStatement = nil
+        closeDescriptors(logDescriptors)
+        logDescriptors = []
         let writer = UnsafeSendable(connection)
         let reader = UnsafeSendable(reader)
         concurrently {
@@ -285,6 +307,10 @@ public final class SQLiteStore: VectorStore {
         // closing while another has the file open leaves the log), with
         // nothing left to copy.
         reader.value?.close()
+    }
+
+    deinit {
+        closeDescriptors(logDescriptors)
     }
 
     // MARK: - Metadata
@@ -393,4 +419,9 @@ public func littleEndianBytes<R>(_ vector: [Float], _ body: (UnsafeRawBufferPoin
     #else
         return try vector.withUnsafeBytes(body)
     #endif
+}
+
+/// `close(2)`, which inside SQLiteStore its own `close()` hides.
+private func closeDescriptors(_ descriptors: [Int32]) {
+    for fd in descriptors { close(fd) }
 }
