@@ -29,6 +29,18 @@ struct S3BackupTests {
         return result
     }
 
+    /// A restored cache passes verify and answers every record of `input`
+    /// from the cache alone; returns that warm run.
+    func expectWhole(_ restored: TemporaryDirectory, answering input: String, records: Int) throws -> ProcessResult {
+        let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
+        #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
+        let warm = try Embcache.run(
+            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
+        #expect(warm.status == 0, "\(warm.stderrText)")
+        #expect(warm.stderrText.contains("\(records) records, \(records) hits, 0 computed"))
+        return warm
+    }
+
     @Test func aBackupTakenWhileAWriterRunsRestoresIntoAWarmCache() throws {
         let server = try S3Server()
         let (cache, input) = try filledCache(5000)
@@ -62,12 +74,7 @@ struct S3BackupTests {
         let restore = try embcache(
             ["restore", "s3://\(S3Server.bucket)/team/cache", "--cache-dir", restored.path], server)
         #expect(restore.status == 0, "\(restore.stderrText)")
-        let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
-        #expect(verify.status == 0, "\(verify.stdoutText)")
-        let warm = try Embcache.run(
-            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
-        #expect(warm.status == 0, "\(warm.stderrText)")
-        #expect(warm.stderrText.contains("5000 records, 5000 hits, 0 computed"))
+        _ = try expectWhole(restored, answering: input, records: 5000)
 
         // A cache is not overwritten unless asked to.
         let again = try embcache(
@@ -282,12 +289,7 @@ struct S3BackupTests {
                 environment: ["AWS_CA_BUNDLE": ""].merging(server.environment) { $1 })
             try #require(restore.status == 0, "\(restore.stderrText)")
         }
-        let verify = try Embcache.run(["verify", "--cache-dir", restored.path])
-        #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderrText)")
-        let warm = try Embcache.run(
-            ["--model", Self.model, "--cache-dir", restored.path, "--offline", "-v"], stdin: input)
-        #expect(warm.status == 0, "\(warm.stderrText)")
-        #expect(warm.stderrText.contains("6000 records, 6000 hits, 0 computed"))
+        let warm = try expectWhole(restored, answering: input, records: 6000)
         #expect(warm.stdout == run.stdout)
     }
 }

@@ -16,12 +16,13 @@ public final class ByteSink {
     /// Starts each write on its way to disk (a file, not a pipe), so the
     /// fsync at the end waits for the last megabyte, not the whole file,
     /// and does not fight the cache's last checkpoints for the disk.
-    public var startsWriteback = false
+    public let startsWriteback: Bool
 
-    public init(fd: Int32, name: String, capacity: Int = 1 << 20) {
+    public init(fd: Int32, name: String, capacity: Int = 1 << 20, startsWriteback: Bool = false) {
         self.fd = fd
         self.name = name
         self.capacity = capacity
+        self.startsWriteback = startsWriteback
         buffer.reserveCapacity(capacity)
     }
 

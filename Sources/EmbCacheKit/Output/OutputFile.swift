@@ -23,8 +23,7 @@ public final class OutputFile {
         let mask = umask(0)
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
-        sink = ByteSink(fd: fd, name: path)
-        sink.startsWriteback = true
+        sink = ByteSink(fd: fd, name: path, startsWriteback: true)
     }
 
     /// Moves the finished file into place.

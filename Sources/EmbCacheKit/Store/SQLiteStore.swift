@@ -34,8 +34,7 @@ public final class SQLiteStore: VectorStore {
     private var closed = false
     /// The logs, opened for write-back only.
     private var logDescriptors: [Int32] = []
-    /// Each file's page cache, in KiB.
-    private var cacheKiB = smallestCacheKiB
+    /// Each file's page cache, in KiB, until expectCommits grows it.
     private static let smallestCacheKiB = 8192
     private static let largestCacheKiB = 65536
     /// A second connection for lookups, so that they never wait for a
@@ -278,9 +277,8 @@ public final class SQLiteStore: VectorStore {
     public func expectCommits(of count: Int) throws {
         precondition(!closed, "expectCommits after close")
         let wanted = min(Self.largestCacheKiB, count * 2 * 4)
-        guard wanted > cacheKiB, let connection else { return }
+        guard wanted > Self.smallestCacheKiB, let connection else { return }
         try connection.execute("PRAGMA main.cache_size = -\(wanted); PRAGMA hs.cache_size = -\(wanted)")
-        cacheKiB = wanted
     }
 
     /// Copies both logs into their files side by side, then closes. Each

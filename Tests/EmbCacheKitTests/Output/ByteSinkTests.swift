@@ -27,8 +27,7 @@ import Testing
         let reading = Task.detached { () -> Data in
             FileHandle(fileDescriptor: readEnd, closeOnDealloc: true).readDataToEndOfFile()
         }
-        let sink = ByteSink(fd: ends[1], name: "pipe")
-        sink.startsWriteback = true
+        let sink = ByteSink(fd: ends[1], name: "pipe", startsWriteback: true)
         for _ in 0..<5 { try sink.write(chunk) }
         try sink.flush()
         close(ends[1])

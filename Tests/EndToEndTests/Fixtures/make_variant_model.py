@@ -4,17 +4,16 @@ mean pooling. The local provider's test of those paths runs on it.
 
     python3 make_variant_model.py SOURCE_DIR TARGET_DIR
 
-Only the standard library and numpy: the safetensors format is a u64
-header length, a JSON header and the raw little-endian data.
+Only the standard library, numpy and safetensors_file.py beside it.
 """
 
 import json
 import os
 import shutil
-import struct
 import sys
 
 import numpy
+import safetensors_file
 
 source, target = sys.argv[1], sys.argv[2]
 os.makedirs(os.path.join(target, "1_Pooling"), exist_ok=True)
@@ -30,16 +29,10 @@ for key in list(pooling):
 with open(os.path.join(target, "1_Pooling", "config.json"), "w") as f:
     json.dump(pooling, f, indent=2)
 
-with open(os.path.join(source, "model.safetensors"), "rb") as f:
-    (length,) = struct.unpack("<Q", f.read(8))
-    header = json.loads(f.read(length))
-    data = f.read()
-
+header, data = safetensors_file.read(os.path.join(source, "model.safetensors"))
 dtypes = {"F32": "<f4", "I64": "<i8"}
 tensors = []
-for name, entry in sorted(header.items()):
-    if name == "__metadata__":
-        continue
+for name, entry in safetensors_file.tensors(header):
     start, end = entry["data_offsets"]
     array = numpy.frombuffer(data[start:end], dtype=dtypes[entry["dtype"]]).reshape(entry["shape"])
     if entry["dtype"] == "F32":
@@ -47,16 +40,4 @@ for name, entry in sorted(header.items()):
     else:
         dtype = entry["dtype"]
     tensors.append(("bert." + name, dtype, list(array.shape), array.tobytes()))
-
-offset = 0
-out_header = {"__metadata__": {"format": "pt"}}
-for name, dtype, shape, raw in tensors:
-    out_header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
-    offset += len(raw)
-encoded = json.dumps(out_header, separators=(",", ":")).encode()
-encoded += b" " * (-len(encoded) % 8)
-with open(os.path.join(target, "model.safetensors"), "wb") as f:
-    f.write(struct.pack("<Q", len(encoded)))
-    f.write(encoded)
-    for _, _, _, raw in tensors:
-        f.write(raw)
+safetensors_file.write(os.path.join(target, "model.safetensors"), tensors)
