@@ -173,13 +173,11 @@ import Testing
     /// say the same thing, and no platform detail leaks into the vectors.
     @Test func vectorsMatchAnIndependentImplementationOfTheDefinition() throws {
         let cache = TemporaryDirectory()
-        let input = try Data(contentsOf: Embcache.sharedFixtures.appendingPathComponent("seed-cache/texts.jsonl"))
+        let input = try Data(contentsOf: Embcache.fixtures.appendingPathComponent("seed-cache/texts.jsonl"))
         for d in [7, 64, 384] {
             let ours = try Embcache.run(
                 ["--model", "hash-\(d)", "--cache-dir", cache.path, "--format", "f32", "--no-normalize"], stdin: input)
-            let script = Embcache.packageRoot.appendingPathComponent(
-                "Tests/EndToEndTests/Fixtures/hash_embedder_reference.py"
-            ).path
+            let script = Embcache.fixtures.appendingPathComponent("hash_embedder_reference.py").path
             let reference = try runProcess("/usr/bin/env", ["python3", script, String(d)], stdin: input)
             #expect(reference.status == 0, "\(reference.stderrText)")
             #expect(ours.stdout == reference.stdout, "hash-\(d)")

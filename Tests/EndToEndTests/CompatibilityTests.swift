@@ -4,7 +4,7 @@ import Testing
 /// The cache is shared with the Python `embeddingcache` package: we read
 /// what it wrote, and it reads what we write.
 @Suite struct CompatibilityTests {
-    static let seed = Embcache.sharedFixtures.appendingPathComponent("seed-cache")
+    static let seed = Embcache.fixtures.appendingPathComponent("seed-cache")
 
     /// A writable copy of the seed cache (the fixture itself is read-only).
     func seedCopy() throws -> TemporaryDirectory {

@@ -56,7 +56,7 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
 }
 
 @Suite struct LocalProviderTests {
-    static let seed = Embcache.sharedFixtures.appendingPathComponent("seed-cache")
+    static let seed = Embcache.fixtures.appendingPathComponent("seed-cache")
 
     /// The 30 texts whose vectors sentence-transformers itself stored
     /// (unicode, emoji, CJK, texts past the 256-token limit): every
@@ -101,7 +101,7 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
     @Test func twelveLayersAndLongerSequencesGiveTheVectorsOfSentenceTransformers() throws {
         let model = try LocalTestModel.require()
         let scratch = TemporaryDirectory()
-        let fixtures = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures")
+        let fixtures = Embcache.fixtures
         let made = try runProcess(
             pythonExecutable,
             [fixtures.appendingPathComponent("make_deep_model.py").path, model, scratch.file("deep").path])
@@ -127,7 +127,7 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
     @Test func float16WeightsAndCLSPoolingGiveTheVectorsOfSentenceTransformers() throws {
         let model = try LocalTestModel.require()
         let scratch = TemporaryDirectory()
-        let fixtures = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures")
+        let fixtures = Embcache.fixtures
         let made = try runProcess(
             pythonExecutable,
             [fixtures.appendingPathComponent("make_variant_model.py").path, model, scratch.file("variant").path])

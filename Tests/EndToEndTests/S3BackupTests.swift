@@ -194,7 +194,7 @@ struct S3BackupTests {
         let work = TemporaryDirectory()
         let portFile = work.file("port").path
         let log = work.file("proxy.log").path
-        let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/s3_fault_proxy.py").path
+        let script = Embcache.fixtures.appendingPathComponent("s3_fault_proxy.py").path
         let proxy = try spawnLogged(
             [pythonExecutable, script, "--upstream", String(server.port), "--port-file", portFile, "--log", log],
             log: work.file("proxy.out").path)

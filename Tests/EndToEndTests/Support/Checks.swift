@@ -31,7 +31,7 @@ struct SeededRandom: RandomNumberGenerator {
 /// Fixtures/cache_check.py: checks a cache directory and outputs against
 /// the fake provider's vectors through Python's sqlite3 and json.
 enum CacheCheck {
-    static let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/cache_check.py").path
+    static let script = Embcache.fixtures.appendingPathComponent("cache_check.py").path
 
     struct CacheReport: Decodable {
         var problems: [String]

@@ -37,8 +37,8 @@ enum Embcache {
         fatalError("embcache binary not found beside \(bundle.path); set EMBCACHE_BIN")
     }()
 
-    /// The repository's shared fixtures, beside the project.
-    static let sharedFixtures: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+    /// The end-to-end tests' data, inside the repository (Fixtures/README.md).
+    static let fixtures: URL = packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures")
 
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -8,7 +8,7 @@ import Foundation
 /// format, with faults on demand and a log of every request it got.
 /// Stopped when the test lets go of it.
 final class EmbeddingServer {
-    static let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/embedding_server.py")
+    static let script = Embcache.fixtures.appendingPathComponent("embedding_server.py")
     static let key = "sk-test-0123456789abcdef-SECRET"
 
     let api: String

@@ -3,7 +3,7 @@ import Foundation
 /// The test provider speaking the command protocol, with fault flags (see
 /// Fixtures/fake_provider.py).
 func fakeProvider(_ flags: String = "") -> String {
-    let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/fake_provider.py").path
+    let script = Embcache.fixtures.appendingPathComponent("fake_provider.py").path
     return "\(pythonExecutable) \(script) \(flags)"
 }
 
