@@ -42,6 +42,9 @@ public final class SQLiteStore: VectorStore {
     private var reader: SQLiteConnection?
     private let provider: String?
     private var metadataWritten: Bool
+    /// A lookup-only store of a file no one had claimed: whoever claims it
+    /// later may be another identity, so each lookup checks again.
+    private var unclaimed = false
     private var selectStatement: SQLiteStatement?
 
     /// Opens the model file of `identity` in `directory`. `provider` names
@@ -115,29 +118,38 @@ public final class SQLiteStore: VectorStore {
                     """)
             }
         }
-        let metadata = try Self.unusable(path) { () in try Self.readMetadata(db) }
-        if let stored = metadata["model"], stored != identity.canonical {
-            throw EmbCacheError.unusableCache(
-                path: path,
-                reason: "holds vectors of model \"\(stored)\", not \"\(identity.canonical)\"")
-        }
-        var dimension = metadata["dimension"].flatMap { Int($0) }
-        if dimension == nil {
-            dimension = try Self.commonDimension(db)
-        }
-        if let expectedDimension, let dimension, expectedDimension != dimension {
-            throw EmbCacheError.unusableCache(
-                path: path,
-                reason:
-                    "holds \(dimension)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)"
-            )
-        }
         self.connection = db
-        metadataWritten = metadata["model"] != nil && metadata["dimension"] != nil
-        self.dimension = dimension ?? expectedDimension
-        if writable && provider != nil && (metadata["model"] == nil || (!metadataWritten && self.dimension != nil)) {
-            try retryingWrite { () in try writeMetadata(dimension: self.dimension) }
-            metadataWritten = self.dimension != nil
+        metadataWritten = false
+        // Read and claimed in one write transaction: two runs whose
+        // identities share this file can't both find it unclaimed.
+        let claim = { [self] () throws in
+            let metadata = try Self.unusable(path) { () in try Self.readMetadata(db) }
+            if let stored = metadata["model"], stored != identity.canonical {
+                throw identityMismatch(stored)
+            }
+            var dimension = metadata["dimension"].flatMap { Int($0) }
+            if dimension == nil {
+                dimension = try Self.commonDimension(db)
+            }
+            if let expectedDimension, let dimension, expectedDimension != dimension {
+                throw EmbCacheError.unusableCache(
+                    path: path,
+                    reason:
+                        "holds \(dimension)-dimensional vectors, but model \"\(identity.canonical)\" gives \(expectedDimension)"
+                )
+            }
+            metadataWritten = metadata["model"] != nil && metadata["dimension"] != nil
+            unclaimed = !writable && metadata["model"] == nil
+            self.dimension = dimension ?? expectedDimension
+            if writable && (metadata["model"] == nil || (!metadataWritten && self.dimension != nil)) {
+                try writeMetadata(dimension: self.dimension)
+                metadataWritten = self.dimension != nil
+            }
+        }
+        if writable {
+            try retryingWrite(claim)
+        } else {
+            try claim()
         }
         if writable {
             // Read-write, though it only reads: whichever connection closes
@@ -156,6 +168,9 @@ public final class SQLiteStore: VectorStore {
         selectStatement = select
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }
+        if unclaimed, let stored = try Self.readMetadata(connection)["model"], stored != identity.canonical {
+            throw identityMismatch(stored)
+        }
         var results: [StoredVector] = []
         results.reserveCapacity(keys.count)
         for key in keys {
@@ -212,6 +227,10 @@ public final class SQLiteStore: VectorStore {
                 "INSERT OR IGNORE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
             let replace = try connection.prepare(
                 "INSERT OR REPLACE INTO main.embedding (hashid, embedding) VALUES (?1, ?2)")
+            // Every commit is made under the identity the file holds.
+            if let stored = try storedModel(connection), stored != identity.canonical {
+                throw identityMismatch(stored)
+            }
             if !metadataWritten { try writeMetadata(dimension: width) }
             for entry in entries {
                 let vector = entry.replacesInvalid ? replace : keep
@@ -332,6 +351,15 @@ public final class SQLiteStore: VectorStore {
             try insert.bind(text: value, at: 2)
             try insert.step()
         }
+    }
+
+    private func storedModel(_ connection: SQLiteConnection) throws -> String? {
+        let select = try connection.prepare("SELECT value FROM main.\(Self.metadataTable) WHERE key = 'model'")
+        return try select.step() ? select.text(at: 0) : nil
+    }
+
+    private func identityMismatch(_ stored: String) -> EmbCacheError {
+        .unusableCache(path: path, reason: "holds vectors of model \"\(stored)\", not \"\(identity.canonical)\"")
     }
 
     static func readMetadata(_ connection: SQLiteConnection) throws -> [String: String] {
