@@ -106,10 +106,10 @@ struct PostgresVerifier {
         report: (String) -> Void
     ) throws {
         let quoted = PostgresStorage.quoted(table)
-        if let named = metadata["model"], PostgresStorage.tableName(ModelIdentity(name: named)) != table {
+        if let named = metadata["model"], PostgresStorage.tableName(ModelIdentity(canonical: named)) != table {
             summary.problems += 1
             report(
-                "\(table): metadata names model \"\(named)\", whose table is \(PostgresStorage.tableName(ModelIdentity(name: named)))"
+                "\(table): metadata names model \"\(named)\", whose table is \(PostgresStorage.tableName(ModelIdentity(canonical: named)))"
             )
         }
         // Rows are many and metadata one row: the dimension most rows have.

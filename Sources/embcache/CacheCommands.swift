@@ -29,7 +29,7 @@ struct StatsCommand: EmbCacheSubcommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func execute(environment: [String: String]) throws {
-        let summary = try location.storage(environment).summarize(model: model.map { ModelIdentity(name: $0) })
+        let summary = try location.storage(environment).summarize(model: model.map { ModelIdentity(canonical: $0) })
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -144,7 +144,7 @@ struct ImportCommand: EmbCacheSubcommand {
         guard let name = model ?? collectionModel else { throw ValidationError("import needs --model") }
 
         let store = try location.storage(environment).openModel(
-            ModelIdentity(name: name), provider: "import", expectedDimension: dimensions)
+            ModelIdentity(canonical: name), provider: "import", expectedDimension: dimensions)
         let quiet = quiet
         let warn: (String) -> Void = { message in if !quiet { note(message) } }
         let summary =
@@ -198,7 +198,7 @@ struct ExportCommand: EmbCacheSubcommand {
         let sink = file?.sink ?? ByteSink(fd: STDOUT_FILENO, name: "stdout")
         let writer = try format.writer(to: sink, dtype: dtype, normalize: false)
         let summary = try Exporter.export(
-            from: location.storage(environment), model: ModelIdentity(name: model), writer: writer,
+            from: location.storage(environment), model: ModelIdentity(canonical: model), writer: writer,
             withText: withText, warn: note)
         try file?.commit()
         if summary.skipped > 0 {
@@ -225,7 +225,7 @@ struct VerifyCommand: EmbCacheSubcommand {
 
     func execute(environment: [String: String]) throws {
         let storage = try location.storage(environment)
-        let identity = model.map { ModelIdentity(name: $0) }
+        let identity = model.map { ModelIdentity(canonical: $0) }
         let sink = ByteSink(fd: STDOUT_FILENO, name: "stdout")
         var failure: Error?
         var summary = try storage.verify(model: identity, repair: repair) { line in
@@ -272,7 +272,7 @@ struct RemoveCommand: EmbCacheSubcommand {
 
     func execute(environment: [String: String]) throws {
         let storage = try location.storage(environment)
-        let identity = ModelIdentity(name: model)
+        let identity = ModelIdentity(canonical: model)
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw EmbCacheError.usage("not removing \(identity.fileName) without --yes (stdin is not a terminal)")
@@ -386,7 +386,7 @@ struct CopyCommand: EmbCacheSubcommand {
         }
         let quiet = quiet
         let summary = try Copier.copy(
-            from: source, to: destination, model: model.map { ModelIdentity(name: $0) },
+            from: source, to: destination, model: model.map { ModelIdentity(canonical: $0) },
             warn: { message in if !quiet { note(message) } })
         if !quiet {
             note(

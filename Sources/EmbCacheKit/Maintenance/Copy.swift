@@ -20,7 +20,7 @@ public enum Copier {
         } else {
             for found in try source.summarize(model: nil).models {
                 if let named = found.model {
-                    models.append(ModelIdentity(name: named))
+                    models.append(ModelIdentity(canonical: named))
                 } else {
                     // A file of the Python package records no identity.
                     warn("\(source.location): \(found.file) records no model name: copy it with --model NAME")

@@ -23,4 +23,34 @@ import Testing
         #expect(identity.fileName == "embedding-m-dimensions-256-input-type-query.sqlite")
         #expect(ModelIdentity(name: "m").canonical == "m")
     }
+
+    /// Regression: `--model 'm?dimensions=3'` and `--model m --dimensions 3`
+    /// once had one identity and one file, though the provider was sent
+    /// different requests.
+    @Test func theCanonicalFormIsInjective() {
+        let identities = [
+            ModelIdentity(name: "m?dimensions=3"),
+            ModelIdentity(name: "m", parameters: ["dimensions": "3"]),
+            ModelIdentity(name: "m", parameters: ["dimensions": "3&input_type=query"]),
+            ModelIdentity(name: "m", parameters: ["dimensions": "3", "input_type": "query"]),
+            ModelIdentity(name: "m%3Fdimensions%3D3"),
+            ModelIdentity(name: "m", parameters: ["a=b": "c"]),
+            ModelIdentity(name: "m", parameters: ["a": "b=c"]),
+        ]
+        let forms = identities.map(\.canonical)
+        #expect(Set(forms).count == forms.count, "\(forms)")
+        #expect(Set(identities.map(\.fileName)).count == identities.count)
+        #expect(identities[0].canonical == "m%3Fdimensions%3D3")
+    }
+
+    /// Files written by earlier versions keep their names and identities.
+    @Test func namesWithoutReservedCharactersKeepTheirForm() {
+        #expect(ModelIdentity(name: "BAAI/bge-m3").canonical == "BAAI/bge-m3")
+        #expect(
+            ModelIdentity(name: "text-embedding-3-small", parameters: ["dimensions": "256"]).canonical
+                == "text-embedding-3-small?dimensions=256")
+        #expect(
+            ModelIdentity(canonical: "text-embedding-3-small?dimensions=256")
+                == ModelIdentity(name: "text-embedding-3-small", parameters: ["dimensions": "256"]))
+    }
 }
