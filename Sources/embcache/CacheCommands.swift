@@ -241,6 +241,11 @@ struct VerifyCommand: EmbCacheSubcommand {
             note(
                 "\(summary.vectorsWithoutText) vectors have no text in the cache (their hash can't be checked)")
         }
+        if summary.vectorsWithoutChecksum > 0 {
+            note(
+                "\(summary.vectorsWithoutChecksum) vectors carry no checksum (stored by the Python package or an earlier version): their bytes can't be checked"
+            )
+        }
         note("checked \(summary.rowsChecked) rows: \(summary.problems == 0 ? "ok" : "\(summary.problems) problems")")
         if summary.problems > 0 { throw ExitCode(65) }
     }

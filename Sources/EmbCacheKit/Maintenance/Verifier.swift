@@ -14,6 +14,9 @@ public enum Verifier {
         /// Vectors whose text is not in hashstring.sqlite: their hash can't
         /// be checked, but lookups by hash still find them.
         public var vectorsWithoutText = 0
+        /// Vectors stored without a checksum (by the Python package or an
+        /// earlier version): their bytes can't be checked.
+        public var vectorsWithoutChecksum = 0
         public var rowsChecked = 0
 
         public init() {}
@@ -138,7 +141,12 @@ public enum Verifier {
 
         var bad: [Int] = []
         let hasText = try texts.prepare("SELECT 1 FROM hashstring WHERE hashid = ?1")
-        let select = try db.prepare("SELECT rowid, hashid, embedding FROM embedding")
+        let checksums = try RowChecksum.exists(in: db)
+        let select = try db.prepare(
+            checksums
+                ? "SELECT e.rowid, e.hashid, e.embedding, c.checksum FROM embedding AS e"
+                    + " LEFT JOIN \(RowChecksum.table) AS c ON c.hashid = e.hashid"
+                : "SELECT rowid, hashid, embedding, NULL FROM embedding")
         while try select.step() {
             summary.rowsChecked += 1
             let rowid = select.int(at: 0)
@@ -147,7 +155,12 @@ public enum Verifier {
                 report("\(file): row \(rowid): hash of \(select.blob(at: 1)?.count ?? 0) bytes, not 64")
                 continue
             }
-            if case .invalid(let why) = StoredVector.decode(select.blob(at: 2), dimension: dimension) {
+            let blob = select.blob(at: 2)
+            let recorded = select.optionalInt64(at: 3)
+            if recorded == nil { summary.vectorsWithoutChecksum += 1 }
+            let vector = RowChecksum.checked(
+                StoredVector.decode(blob, dimension: dimension), key: key, blob: blob, recorded: recorded)
+            if case .invalid(let why) = vector {
                 bad.append(rowid)
                 report("\(file): row \(rowid) (hash \(key.hex.prefix(16))…): \(why)")
                 continue
@@ -157,7 +170,13 @@ public enum Verifier {
             if try !hasText.step() { summary.vectorsWithoutText += 1 }
         }
         summary.problems += bad.count
-        if repair { summary.repaired += try delete(bad, from: "embedding", in: db) }
+        if repair {
+            summary.repaired += try delete(bad, from: "embedding", in: db)
+            if checksums {
+                try db.execute(
+                    "DELETE FROM \(RowChecksum.table) WHERE hashid NOT IN (SELECT hashid FROM embedding)")
+            }
+        }
     }
 
     private static func rewriteMetadata(_ db: SQLiteConnection, model: ModelIdentity) throws {

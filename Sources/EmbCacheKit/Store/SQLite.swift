@@ -170,6 +170,10 @@ final class SQLiteStatement {
         return String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
+    func isNull(at column: Int32) -> Bool {
+        sqlite3_column_type(handle, column) == SQLITE_NULL
+    }
+
     func int(at column: Int32) -> Int {
         Int(sqlite3_column_int64(handle, column))
     }

@@ -58,7 +58,11 @@ final class SQLiteRowReader: ModelRowReader {
         texts = withText ? try CacheInventory.openReadOnly(directory + "/" + SQLiteStore.hashstringFileName) : nil
         textOf = try texts?.prepare("SELECT text FROM hashstring WHERE hashid = ?1")
         try db.execute("BEGIN")
-        select = try db.prepare("SELECT hashid, embedding FROM embedding ORDER BY rowid")
+        select = try db.prepare(
+            try RowChecksum.exists(in: db)
+                ? "SELECT e.hashid, e.embedding, c.checksum FROM embedding AS e LEFT JOIN \(RowChecksum.table) AS c"
+                    + " ON c.hashid = e.hashid ORDER BY e.rowid"
+                : "SELECT hashid, embedding, NULL FROM embedding ORDER BY rowid")
     }
 
     deinit { finish() }
@@ -88,10 +92,12 @@ final class SQLiteRowReader: ModelRowReader {
                 if try textOf.step() { text = textOf.text(at: 0) }
                 textOf.reset()
             }
-            rows.append(
-                StoredRow(
-                    key: key, hashBytes: hashid?.count ?? 0,
-                    vector: StoredVector.decode(select.blob(at: 1), dimension: dimension), text: text))
+            let blob = select.blob(at: 1)
+            var vector = StoredVector.decode(blob, dimension: dimension)
+            if let key {
+                vector = RowChecksum.checked(vector, key: key, blob: blob, recorded: select.optionalInt64(at: 2))
+            }
+            rows.append(StoredRow(key: key, hashBytes: hashid?.count ?? 0, vector: vector, text: text))
         }
         return rows
     }

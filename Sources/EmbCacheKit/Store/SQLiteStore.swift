@@ -46,6 +46,8 @@ public final class SQLiteStore: VectorStore {
     /// later may be another identity, so each lookup checks again.
     private var unclaimed = false
     private var selectStatement: SQLiteStatement?
+    /// Whether the file records checksums (RowChecksum) to check rows by.
+    private var hasChecksums = false
 
     /// Opens the model file of `identity` in `directory`. `provider` names
     /// what computes the misses; nil makes the store lookup-only: it opens
@@ -114,6 +116,7 @@ public final class SQLiteStore: VectorStore {
                     \thashid VARCHAR(128) NOT NULL, \n\tembedding BLOB, \n\tPRIMARY KEY (hashid)
                     );
                     CREATE TABLE IF NOT EXISTS main.\(Self.metadataTable) (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    \(RowChecksum.createSQL);
                     COMMIT;
                     """)
             }
@@ -148,8 +151,10 @@ public final class SQLiteStore: VectorStore {
         }
         if writable {
             try retryingWrite(claim)
+            hasChecksums = true
         } else {
             try claim()
+            hasChecksums = try Self.unusable(path) { () in try RowChecksum.exists(in: db) }
         }
         if writable {
             // Read-write, though it only reads: whichever connection closes
@@ -164,7 +169,7 @@ public final class SQLiteStore: VectorStore {
     public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
         precondition(!closed, "lookup after close")
         guard let connection = reader ?? connection else { return keys.map { _ in .miss } }
-        let select = try selectStatement ?? connection.prepare("SELECT embedding FROM embedding WHERE hashid = ?1")
+        let select = try selectStatement ?? connection.prepare(RowChecksum.selectSQL(withChecksum: hasChecksums))
         selectStatement = select
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }
@@ -177,7 +182,10 @@ public final class SQLiteStore: VectorStore {
             select.reset()
             try key.withUnsafeBytes { bytes in try select.bind(bytes, at: 1) }
             if try select.step() {
-                let found = StoredVector.decode(select.blob(at: 0), dimension: dimension)
+                let blob = select.blob(at: 0)
+                let found = RowChecksum.checked(
+                    StoredVector.decode(blob, dimension: dimension), key: key, blob: blob,
+                    recorded: select.optionalInt64(at: 1))
                 if case .hit(let vector) = found { knownDimension.withLock { $0 = $0 ?? vector.count } }
                 results.append(found)
             } else {
@@ -232,12 +240,23 @@ public final class SQLiteStore: VectorStore {
                 throw identityMismatch(stored)
             }
             if !metadataWritten { try writeMetadata(dimension: width) }
+            let checksum = try connection.prepare(
+                "INSERT OR REPLACE INTO main.\(RowChecksum.table) (hashid, checksum) VALUES (?1, ?2)")
             for entry in entries {
                 let vector = entry.replacesInvalid ? replace : keep
                 vector.reset()
                 try entry.key.withUnsafeBytes { bytes in try vector.bind(bytes, at: 1) }
-                try littleEndianBytes(entry.vector) { bytes in try vector.bind(bytes, at: 2) }
+                let sum = try littleEndianBytes(entry.vector) { bytes in
+                    try vector.bind(bytes, at: 2)
+                    return RowChecksum.of(key: entry.key, blob: bytes)
+                }
                 try vector.step()
+                // A row another writer stored first keeps its own checksum.
+                guard connection.changes == 1 else { continue }
+                checksum.reset()
+                try entry.key.withUnsafeBytes { bytes in try checksum.bind(bytes, at: 1) }
+                try checksum.bind(Int(sum), at: 2)
+                try checksum.step()
             }
         }
         // Only once committed: a rolled-back transaction changed nothing.
