@@ -141,12 +141,9 @@ public enum Verifier {
 
         var bad: [Int] = []
         let hasText = try texts.prepare("SELECT 1 FROM hashstring WHERE hashid = ?1")
-        let checksums = try RowChecksum.exists(in: db)
-        let select = try db.prepare(
-            checksums
-                ? "SELECT e.rowid, e.hashid, e.embedding, c.checksum FROM embedding AS e"
-                    + " LEFT JOIN \(RowChecksum.table) AS c ON c.hashid = e.hashid"
-                : "SELECT rowid, hashid, embedding, NULL FROM embedding")
+        let checksums = try RowChecksum.Reader(db)
+        var badKeys: [CacheKey] = []
+        let select = try db.prepare("SELECT rowid, hashid, embedding FROM embedding")
         while try select.step() {
             summary.rowsChecked += 1
             let rowid = select.int(at: 0)
@@ -156,12 +153,13 @@ public enum Verifier {
                 continue
             }
             let blob = select.blob(at: 2)
-            let recorded = select.optionalInt64(at: 3)
+            let recorded = try checksums?.recorded(for: key)
             if recorded == nil { summary.vectorsWithoutChecksum += 1 }
             let vector = RowChecksum.checked(
                 StoredVector.decode(blob, dimension: dimension), key: key, blob: blob, recorded: recorded)
             if case .invalid(let why) = vector {
                 bad.append(rowid)
+                badKeys.append(key)
                 report("\(file): row \(rowid) (hash \(key.hex.prefix(16))…): \(why)")
                 continue
             }
@@ -172,10 +170,26 @@ public enum Verifier {
         summary.problems += bad.count
         if repair {
             summary.repaired += try delete(bad, from: "embedding", in: db)
-            if checksums {
-                try db.execute(
-                    "DELETE FROM \(RowChecksum.table) WHERE hashid NOT IN (SELECT hashid FROM embedding)")
+            // A vector stored again later gets a checksum of its own.
+            if checksums != nil {
+                try deleteChecksums(of: badKeys, in: db)
             }
+        }
+    }
+
+    private static func deleteChecksums(of keys: [CacheKey], in db: SQLiteConnection) throws {
+        let delete = try db.prepare("DELETE FROM \(RowChecksum.table) WHERE key_prefix = ?1")
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            for key in keys {
+                delete.reset()
+                try delete.bind(RowChecksum.prefix(of: key), at: 1)
+                try delete.step()
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
         }
     }
 

@@ -43,6 +43,7 @@ final class SQLiteRowReader: ModelRowReader {
     let provider: String?
     private let db: SQLiteConnection
     private let select: SQLiteStatement
+    private let checksums: RowChecksum.Reader?
     private let texts: SQLiteConnection?
     private let textOf: SQLiteStatement?
     private var done = false
@@ -58,11 +59,8 @@ final class SQLiteRowReader: ModelRowReader {
         texts = withText ? try CacheInventory.openReadOnly(directory + "/" + SQLiteStore.hashstringFileName) : nil
         textOf = try texts?.prepare("SELECT text FROM hashstring WHERE hashid = ?1")
         try db.execute("BEGIN")
-        select = try db.prepare(
-            try RowChecksum.exists(in: db)
-                ? "SELECT e.hashid, e.embedding, c.checksum FROM embedding AS e LEFT JOIN \(RowChecksum.table) AS c"
-                    + " ON c.hashid = e.hashid ORDER BY e.rowid"
-                : "SELECT hashid, embedding, NULL FROM embedding ORDER BY rowid")
+        checksums = try RowChecksum.Reader(db)
+        select = try db.prepare("SELECT hashid, embedding FROM embedding ORDER BY rowid")
     }
 
     deinit { finish() }
@@ -94,8 +92,8 @@ final class SQLiteRowReader: ModelRowReader {
             }
             let blob = select.blob(at: 1)
             var vector = StoredVector.decode(blob, dimension: dimension)
-            if let key {
-                vector = RowChecksum.checked(vector, key: key, blob: blob, recorded: select.optionalInt64(at: 2))
+            if let key, let checksums {
+                vector = RowChecksum.checked(vector, key: key, blob: blob, recorded: try checksums.recorded(for: key))
             }
             rows.append(StoredRow(key: key, hashBytes: hashid?.count ?? 0, vector: vector, text: text))
         }

@@ -37,6 +37,8 @@ public final class SQLiteStore: VectorStore {
     /// Each file's page cache, in KiB, until expectCommits grows it.
     private static let smallestCacheKiB = 8192
     private static let largestCacheKiB = 65536
+    /// The page cache of the connection that looks vectors up.
+    private static let lookupCacheKiB = 16384
     /// A second connection for lookups, so that they never wait for a
     /// commit in progress on the first (WAL readers see the last commit).
     private var reader: SQLiteConnection?
@@ -162,8 +164,10 @@ public final class SQLiteStore: VectorStore {
             // read-only one cannot.
             reader = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: false) }
             sqlite3_busy_timeout(reader!.handle, 10_000)
-            try reader!.execute("PRAGMA cache_size = -4096")
         }
+        // Each lookup probes the checksums' table too; its pages (about 20
+        // bytes a row) must outlive the vectors' pages that stream past.
+        try (reader ?? db).execute("PRAGMA main.cache_size = -\(Self.lookupCacheKiB)")
     }
 
     public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
@@ -176,21 +180,21 @@ public final class SQLiteStore: VectorStore {
         if unclaimed, let stored = try Self.readMetadata(connection)["model"], stored != identity.canonical {
             throw identityMismatch(stored)
         }
-        var results: [StoredVector] = []
-        results.reserveCapacity(keys.count)
-        for key in keys {
+        // In key order, each index is walked from one end to the other:
+        // the pages one probe reads are those the next one needs.
+        var results = [StoredVector](repeating: .miss, count: keys.count)
+        for position in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
+            let key = keys[position]
             select.reset()
             try key.withUnsafeBytes { bytes in try select.bind(bytes, at: 1) }
-            if try select.step() {
-                let blob = select.blob(at: 0)
-                let found = RowChecksum.checked(
-                    StoredVector.decode(blob, dimension: dimension), key: key, blob: blob,
-                    recorded: select.optionalInt64(at: 1))
-                if case .hit(let vector) = found { knownDimension.withLock { $0 = $0 ?? vector.count } }
-                results.append(found)
-            } else {
-                results.append(.miss)
-            }
+            if hasChecksums { try select.bind(RowChecksum.prefix(of: key), at: 2) }
+            guard try select.step() else { continue }
+            let blob = select.blob(at: 0)
+            let found = RowChecksum.checked(
+                StoredVector.decode(blob, dimension: dimension), key: key, blob: blob,
+                recorded: select.optionalInt64(at: 1))
+            if case .hit(let vector) = found { knownDimension.withLock { $0 = $0 ?? vector.count } }
+            results[position] = found
         }
         select.reset()
         return results
@@ -240,8 +244,7 @@ public final class SQLiteStore: VectorStore {
                 throw identityMismatch(stored)
             }
             if !metadataWritten { try writeMetadata(dimension: width) }
-            let checksum = try connection.prepare(
-                "INSERT OR REPLACE INTO main.\(RowChecksum.table) (hashid, checksum) VALUES (?1, ?2)")
+            let checksum = try connection.prepare(RowChecksum.insertSQL)
             for entry in entries {
                 let vector = entry.replacesInvalid ? replace : keep
                 vector.reset()
@@ -254,7 +257,7 @@ public final class SQLiteStore: VectorStore {
                 // A row another writer stored first keeps its own checksum.
                 guard connection.changes == 1 else { continue }
                 checksum.reset()
-                try entry.key.withUnsafeBytes { bytes in try checksum.bind(bytes, at: 1) }
+                try checksum.bind(RowChecksum.prefix(of: entry.key), at: 1)
                 try checksum.bind(Int(sum), at: 2)
                 try checksum.step()
             }
