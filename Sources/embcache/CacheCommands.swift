@@ -20,7 +20,7 @@ func note(_ message: String) {
 
 struct StatsCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache stats",
+        commandName: "stats",
         abstract:
             "Show what the cache holds: per model file, its identity, dimension, vectors and size; then the texts.")
 
@@ -42,7 +42,7 @@ struct StatsCommand: EmbCacheSubcommand {
 
 struct ModelsCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache models",
+        commandName: "models",
         abstract: "List the models the cache holds, one a line: identity, dimension, vectors (tab-separated).",
         discussion: """
             A file written by the Python embeddingcache records no identity: its file name stands in. With \
@@ -73,8 +73,7 @@ struct ModelsCommand: EmbCacheSubcommand {
         for name in catalog.models.keys.sorted() {
             // What the filter would make of `--model NAME`, offline so no key is needed.
             do {
-                var options = try FilterOptions.parse(["--model", name])
-                options.offline = true
+                let options = try FilterCommand.parse(["--model", name, "--offline"]).options
                 let settings = ProviderSettings(flags: options, named: catalog.models[name])
                 let (choice, identity) = try settings.resolve(model: name, environment: environment, offline: true)
                 lines += "\(name)\t\(settings.string(nil, "provider") ?? choice.name ?? "-")\t\(identity.canonical)\n"
@@ -103,7 +102,7 @@ extension ProviderChoice {
 
 struct ImportCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache import",
+        commandName: "import",
         abstract: "Load vectors computed elsewhere into a model's cache.",
         discussion: """
             Reads JSON Lines records {"text": ..., "embedding": [...]} (the vector may also be base64 of \
@@ -112,7 +111,7 @@ struct ImportCommand: EmbCacheSubcommand {
             rest is imported). Vectors already cached are kept: importing twice changes nothing.
             """)
 
-    @Argument(help: ArgumentHelp("JSON Lines files; - is stdin (the default).", valueName: "file"))
+    @Argument(help: ArgumentHelp("JSON Lines files; - is stdin (the default).", valueName: "file"), completion: .file())
     var files: [String] = []
     @OptionGroup var location: CacheLocation
     @Option(
@@ -123,7 +122,7 @@ struct ImportCommand: EmbCacheSubcommand {
     @Option(help: ArgumentHelp("Field holding the text (a dotted path).", valueName: "path")) var textField = "text"
     @Option(help: ArgumentHelp("Field holding the vector (a dotted path).", valueName: "path"))
     var embeddingField = "embedding"
-    @Option(help: ArgumentHelp("Import from this llm embeddings database instead.", valueName: "file"))
+    @Option(help: ArgumentHelp("Import from this llm embeddings database instead.", valueName: "file"), completion: .file())
     var fromLlm: String?
     @Option(help: ArgumentHelp("The llm collection to import (with --from-llm).", valueName: "name"))
     var collection: String?
@@ -168,7 +167,7 @@ struct ImportCommand: EmbCacheSubcommand {
 
 struct ExportCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache export",
+        commandName: "export",
         abstract: "Write every vector of a model, as stored, in the order it was cached.",
         discussion: """
             jsonl records are {"hash": "<hex SHA-512>", "embedding": [...]}, or {"text": ..., "embedding": [...]} \
@@ -183,7 +182,9 @@ struct ExportCommand: EmbCacheSubcommand {
         .float32
     @Flag(help: "Put each vector's text in jsonl records (texts may be private; the default is the hash).")
     var withText = false
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file.", valueName: "file"))
+    @Option(
+        name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file.", valueName: "file"),
+        completion: .file())
     var output: String?
 
     func validate() throws {
@@ -210,7 +211,7 @@ struct ExportCommand: EmbCacheSubcommand {
 
 struct VerifyCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache verify",
+        commandName: "verify",
         abstract: "Check every row of the cache; print each problem on stdout, exit 65 if any.",
         discussion: """
             Texts: each hash is the SHA-512 of its text. Vectors: 64-byte hashes, 4 x d bytes, finite values, \
@@ -253,7 +254,7 @@ struct VerifyCommand: EmbCacheSubcommand {
 
 struct GCCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache gc", abstract: "Delete the texts no model uses, then reclaim their space.")
+        commandName: "gc", abstract: "Delete the texts no model uses, then reclaim their space.")
 
     @OptionGroup var location: CacheLocation
 
@@ -267,7 +268,7 @@ struct GCCommand: EmbCacheSubcommand {
 
 struct RemoveCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache rm",
+        commandName: "rm",
         abstract: "Remove one model's vectors (its file); asks first unless --yes.",
         discussion: "The texts stay in hashstring.sqlite until embcache gc.")
 
@@ -297,7 +298,7 @@ struct RemoveCommand: EmbCacheSubcommand {
 
 struct BackupCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache backup",
+        commandName: "backup",
         abstract: "Copy the whole cache, consistently, while other processes use it: into a new directory, or to S3.",
         discussion: """
             To s3://bucket/prefix, each file is uploaded from a snapshot, then a manifest of their sizes and \
@@ -337,7 +338,7 @@ struct BackupCommand: EmbCacheSubcommand {
 
 struct RestoreCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache restore",
+        commandName: "restore",
         abstract: "Restore a cache directory from a backup on S3, checking every file against its manifest.",
         discussion: """
             Every file is downloaded into a staging folder and checked (size and SHA-256) before any replaces a \
@@ -364,7 +365,7 @@ struct RestoreCommand: EmbCacheSubcommand {
 
 struct CopyCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "embcache copy",
+        commandName: "copy",
         abstract: "Copy vectors and their texts from one cache to another: directories and PostgreSQL URLs.",
         discussion: """
             Every model the source names (or only --model's) is copied; a vector the destination holds already \

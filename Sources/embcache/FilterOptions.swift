@@ -15,12 +15,51 @@ extension OutputFormat: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["jsonl", "base64", "f32", "raw", "npy"] }
 }
 
-/// The options of the filter, shared by `embcache` and `embcache get`.
-struct FilterOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Input files; - is stdin (the default).", valueName: "file"))
+/// Where records come from and which field holds the text.
+struct InputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("Input files; - is stdin (the default).", valueName: "file"), completion: .file())
     var files: [String] = []
 
+    @Option(help: ArgumentHelp("Field holding the text; a dotted path reaches into nested objects.", valueName: "path"))
+    var textField = "text"
+
     @Option(
+        help: ArgumentHelp(
+            "Input format: jsonl (a JSON object per line) or lines (a plain text per line).", valueName: "mode"))
+    var input: InputMode = .jsonl
+
+    @Option(help: ArgumentHelp("Longest input line accepted, in bytes.", valueName: "n"))
+    var maxLineBytes = 16 << 20
+}
+
+/// What is written, and where.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Output format: jsonl, base64, f32 (or raw), npy.", valueName: "format"))
+    var format: OutputFormat = .jsonl
+
+    @Option(help: ArgumentHelp("Element type of f32 and npy output: float32 or float64.", valueName: "type"))
+    var dtype: OutputDType = .float32
+
+    @Option(help: ArgumentHelp("Field added to each record.", valueName: "name"))
+    var outputField = "embedding"
+
+    @Flag(name: .customLong("no-normalize"), help: "Write vectors as stored, not scaled to unit length.")
+    var noNormalize = false
+
+    @Option(
+        name: [.short, .customLong("output")],
+        help: ArgumentHelp("Write to this file, replaced only when the run succeeds.", valueName: "file"),
+        completion: .file())
+    var output: String?
+
+    @Option(help: ArgumentHelp("What a record without a vector does: fail, skip or null.", valueName: "policy"))
+    var onError: ErrorPolicy = .fail
+}
+
+/// Which model, and every parameter that changes its vectors: what names a cache file, for the filter and `get` alike.
+struct ModelOptions: ParsableArguments {
+    @Option(
+        name: [.short, .long],
         help: ArgumentHelp(
             "Model name; hash-<d> is the built-in lexical embedder. Default: $EMBCACHE_MODEL; with --model-path, the directory's name.",
             valueName: "name"))
@@ -35,17 +74,8 @@ struct FilterOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
-            valueName: "file"))
+            valueName: "file"), completion: .file(extensions: ["toml"]))
     var config: String?
-
-    @Option(help: ArgumentHelp("Base URL of an HTTP provider's API.", valueName: "url"))
-    var baseUrl: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Environment variable holding the API key (default: the provider's, e.g. OPENAI_API_KEY).",
-            valueName: "name"))
-    var apiKeyEnv: String?
 
     @Option(help: ArgumentHelp("Dimension to ask an HTTP provider for.", valueName: "d"))
     var dimensions: Int?
@@ -61,6 +91,37 @@ struct FilterOptions: ParsableArguments {
             "Truncation of long inputs: true or false (Ollama, Voyage, TEI); NONE, START or END (Cohere).",
             valueName: "value"))
     var truncate: String?
+}
+
+/// How the misses are sent to a provider.
+struct ProviderOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
+    var command: String?
+
+    @Option(help: ArgumentHelp("Most texts per provider request (default: the provider's).", valueName: "n"))
+    var batchSize: Int?
+
+    @Option(
+        help: ArgumentHelp("Most UTF-8 bytes of text per provider request (default: the provider's).", valueName: "n"))
+    var batchBytes: Int?
+
+    @Option(help: ArgumentHelp("Provider requests in flight at once (default: 4).", valueName: "n"))
+    var maxRequests: Int?
+
+    @Option(help: ArgumentHelp("Seconds to wait for one provider answer (default: 60).", valueName: "seconds"))
+    var timeout: Double?
+}
+
+/// The HTTP providers' endpoint, key, retries and pacing.
+struct HTTPOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Base URL of an HTTP provider's API.", valueName: "url"))
+    var baseUrl: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Environment variable holding the API key (default: the provider's, e.g. OPENAI_API_KEY).",
+            valueName: "name"))
+    var apiKeyEnv: String?
 
     @Option(help: ArgumentHelp("Azure OpenAI deployment (default: the model).", valueName: "name"))
     var deployment: String?
@@ -81,123 +142,140 @@ struct FilterOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp("Tokens per minute to stay under (a token is taken as 4 bytes of text).", valueName: "n"))
     var tpm: Int?
+}
 
-    @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
-    var command: String?
-
+/// The model the local provider runs.
+struct LocalModelOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Sentence-transformers model directory the local provider runs (BERT models such as all-MiniLM-L6-v2).",
-            valueName: "dir"))
+            valueName: "dir"), completion: .directory)
     var modelPath: String?
+}
 
-    @Option(help: ArgumentHelp("Field holding the text; a dotted path reaches into nested objects.", valueName: "path"))
-    var textField = "text"
-
-    @Option(
-        help: ArgumentHelp(
-            "Input format: jsonl (a JSON object per line) or lines (a plain text per line).", valueName: "mode"))
-    var input: InputMode = .jsonl
-
-    @Option(name: .long, help: ArgumentHelp("Output format: jsonl, base64, f32 (or raw), npy.", valueName: "format"))
-    var format: OutputFormat = .jsonl
-
-    @Option(help: ArgumentHelp("Element type of f32 and npy output: float32 or float64.", valueName: "type"))
-    var dtype: OutputDType = .float32
-
-    @Option(help: ArgumentHelp("Field added to each record.", valueName: "name"))
-    var outputField = "embedding"
-
-    @Flag(name: .customLong("no-normalize"), help: "Write vectors as stored, not scaled to unit length.")
-    var noNormalize = false
-
-    @Option(
-        name: [.short, .customLong("output")],
-        help: ArgumentHelp("Write to this file, replaced only when the run succeeds.", valueName: "file"))
-    var output: String?
-
-    @OptionGroup var location: CacheLocation
-
-    @Option(help: ArgumentHelp("What a record without a vector does: fail, skip or null.", valueName: "policy"))
-    var onError: ErrorPolicy = .fail
-
-    @Flag(help: "Answer from the cache only; a miss follows --on-error.")
-    var offline = false
-
+/// Windows and what is said on stderr.
+struct RuntimeOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Records read, looked up and committed together (by default 1024; for an HTTP provider, raised to two full batches per request in flight, at most 16384).",
             valueName: "n"))
     var window: Int?
 
-    @Option(help: ArgumentHelp("Most texts per provider request (default: the provider's).", valueName: "n"))
-    var batchSize: Int?
-
-    @Option(
-        help: ArgumentHelp("Most UTF-8 bytes of text per provider request (default: the provider's).", valueName: "n"))
-    var batchBytes: Int?
-
-    @Option(help: ArgumentHelp("Provider requests in flight at once (default: 4).", valueName: "n"))
-    var maxRequests: Int?
-
-    @Option(help: ArgumentHelp("Seconds to wait for one provider answer (default: 60).", valueName: "seconds"))
-    var timeout: Double?
-
-    @Option(help: ArgumentHelp("Longest input line accepted, in bytes.", valueName: "n"))
-    var maxLineBytes = 16 << 20
-
     @Flag(name: .shortAndLong, help: "No warnings and no progress line.")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Print a summary at the end.")
     var verbose = false
+}
 
+/// The cache and whether the filter may compute.
+struct FilterCacheOptions: ParsableArguments {
+    @OptionGroup var location: CacheLocation
+
+    @Flag(help: "Answer from the cache only; a miss follows --on-error.")
+    var offline = false
+}
+
+// Each group checks what it alone decides; FilterOptions checks the rest.
+extension InputOptions {
     func validate() throws {
-        for (name, value) in [
-            ("--window", window), ("--batch-size", batchSize), ("--batch-bytes", batchBytes),
-            ("--max-requests", maxRequests), ("--dimensions", dimensions), ("--rpm", rpm), ("--tpm", tpm),
-        ] {
+        if maxLineBytes < 1 { throw ValidationError("--max-line-bytes must be at least 1") }
+        if textField.isEmpty { throw ValidationError("--text-field must not be empty") }
+    }
+}
+
+extension OutputOptions {
+    func validate() throws {
+        if outputField.isEmpty { throw ValidationError("--output-field must not be empty") }
+        if dtype == .float64 && !format.isMatrix {
+            throw ValidationError("--dtype float64 applies to f32 and npy output only")
+        }
+    }
+}
+
+extension ModelOptions {
+    func validate() throws {
+        if let dimensions, dimensions < 1 { throw ValidationError("--dimensions must be at least 1") }
+    }
+}
+
+extension ProviderOptions {
+    func validate() throws {
+        for (name, value) in [("--batch-size", batchSize), ("--batch-bytes", batchBytes), ("--max-requests", maxRequests)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+        try validateSeconds("--timeout", timeout)
+    }
+}
+
+extension HTTPOptions {
+    func validate() throws {
+        for (name, value) in [("--rpm", rpm), ("--tpm", tpm)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         if let maxRetries, maxRetries < 0 { throw ValidationError("--max-retries must be at least 0") }
-        for (name, value) in [("--timeout", timeout), ("--max-retry-wait", maxRetryWait)] {
-            if let value, !(value >= 0.001 && value <= 31_536_000) {
-                throw ValidationError("\(name) must be between 0.001 and 31536000 seconds")
-            }
-        }
-        if maxLineBytes < 1 { throw ValidationError("--max-line-bytes must be at least 1") }
+        try validateSeconds("--max-retry-wait", maxRetryWait)
+    }
+}
+
+extension RuntimeOptions {
+    func validate() throws {
+        if let window, window < 1 { throw ValidationError("--window must be at least 1") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
-        if outputField.isEmpty { throw ValidationError("--output-field must not be empty") }
-        if input == .lines && outputField == "text" {
+    }
+}
+
+private func validateSeconds(_ name: String, _ value: Double?) throws {
+    if let value, !(value >= 0.001 && value <= 31_536_000) {
+        throw ValidationError("\(name) must be between 0.001 and 31536000 seconds")
+    }
+}
+
+/// Everything the filter was told, gathered from its groups; `get` leaves
+/// the provider's groups at their defaults.
+struct FilterOptions {
+    var input: InputOptions
+    var output: OutputOptions
+    var cache: FilterCacheOptions
+    var model: ModelOptions
+    var requests: ProviderOptions
+    var http: HTTPOptions
+    var local: LocalModelOptions
+    var runtime: RuntimeOptions
+
+    /// What no one group decides alone.
+    func validate() throws {
+        if input.input == .lines && output.outputField == "text" {
             throw ValidationError("--input lines writes the text as \"text\": choose another --output-field")
-        }
-        if textField.isEmpty { throw ValidationError("--text-field must not be empty") }
-        if dtype == .float64 && !format.isMatrix {
-            throw ValidationError("--dtype float64 applies to f32 and npy output only")
         }
     }
 
     /// Flags, the config file and the environment as the engine's
     /// configuration; a flag overrides the file.
     func resolve(environment: [String: String]) throws -> FilterConfiguration {
-        let model = (model ?? environment["EMBCACHE_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
-        guard model != nil || modelPath != nil || provider == "local" else {
+        let offline = cache.offline
+        let model = (self.model.model ?? environment["EMBCACHE_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
+        guard model != nil || local.modelPath != nil || self.model.provider == "local" else {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
-        let path = ModelCatalog.path(flag: config, environment: environment)
-        let named = try model.flatMap { try ModelCatalog.load(path: path, required: config != nil).model(named: $0) }
+        let path = ModelCatalog.path(flag: self.model.config, environment: environment)
+        let named = try model.flatMap {
+            try ModelCatalog.load(path: path, required: self.model.config != nil).model(named: $0)
+        }
         let settings = ProviderSettings(flags: self, named: named)
         var (choice, identity) = try settings.resolve(model: model, environment: environment, offline: offline)
         if offline { choice = .none }
         return FilterConfiguration(
-            inputs: files, identity: identity, provider: choice,
-            storage: try location.storage(environment),
-            inputMode: input, textField: textField, format: format, dtype: dtype, outputField: outputField,
-            normalize: !noNormalize, outputPath: output, window: settings.integer(window, "window"),
-            batchSize: settings.integer(batchSize, "batch-size"),
-            batchBytes: settings.integer(batchBytes, "batch-bytes"),
-            maxRequests: settings.integer(maxRequests, "max-requests") ?? 4, onError: onError,
-            maxLineBytes: maxLineBytes, verbosity: quiet ? .quiet : verbose ? .verbose : .normal,
+            inputs: input.files, identity: identity, provider: choice,
+            storage: try cache.location.storage(environment),
+            inputMode: input.input, textField: input.textField, format: output.format, dtype: output.dtype,
+            outputField: output.outputField, normalize: !output.noNormalize, outputPath: output.output,
+            window: settings.integer(runtime.window, "window"),
+            batchSize: settings.integer(requests.batchSize, "batch-size"),
+            batchBytes: settings.integer(requests.batchBytes, "batch-bytes"),
+            maxRequests: settings.integer(requests.maxRequests, "max-requests") ?? 4, onError: output.onError,
+            maxLineBytes: input.maxLineBytes,
+            verbosity: runtime.quiet ? .quiet : runtime.verbose ? .verbose : .normal,
             showProgress: isatty(STDERR_FILENO) == 1)
     }
 }

@@ -14,48 +14,80 @@ protocol EmbCacheSubcommand: ParsableCommand {
     func execute(environment: [String: String]) throws
 }
 
-@main
-enum EmbCacheMain {
-    /// The filter is the default: a first argument that names a subcommand
-    /// (each is named `embcache NAME`, as its usage line shows it)
-    /// runs that one instead (`embcache -- stats` reads a file named stats).
-    static let subcommands: [any EmbCacheSubcommand.Type] = [
-        GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self, ExportCommand.self,
-        VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self, RestoreCommand.self,
-        CopyCommand.self,
-    ]
+/// The command tree, declared once: help, completions and typo
+/// suggestions follow from it. The filter is the default subcommand, so
+/// `embcache [options] [file ...]` runs it (`embcache -- stats` reads a
+/// file named stats).
+struct EmbCacheCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embcache",
+        abstract: "Embed each text once per model, ever: answer from a local cache, compute only the misses.",
+        discussion: "The filter (embed) is the default: `embcache --help` shows its options.",
+        version: EmbCacheVersion.current,
+        subcommands: [
+            FilterCommand.self, GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self,
+            ExportCommand.self, VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self,
+            RestoreCommand.self, CopyCommand.self,
+        ],
+        defaultSubcommand: FilterCommand.self
+    )
 
-    static func main() {
-        Interrupt.ignoreWriteSignals()
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        let type: any EmbCacheSubcommand.Type =
-            arguments.first.flatMap { name in
-                subcommands.first { $0.configuration.commandName == "embcache \(name)" }
-            } ?? FilterCommand.self
-        let rest = type == FilterCommand.self ? arguments : Array(arguments.dropFirst())
-        if type == FilterCommand.self || type == GetCommand.self { Interrupt.install() }
-        run(type, rest)
+    static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName }
     }
 
-    /// Parses, runs and exits with the status of the outcome: the one place
-    /// where errors become exit statuses.
-    private static func run(_ type: any EmbCacheSubcommand.Type, _ arguments: [String]) -> Never {
+    /// `embcache stat` reads a file named stat, which most likely is a
+    /// misspelt subcommand: said so when no such file exists.
+    static func refuseMisspeltSubcommand(_ files: [String]) throws {
+        guard let first = files.first, first != "-", !FileManager.default.fileExists(atPath: first) else { return }
+        let close = subcommandNames.filter { editDistance(first, $0) <= 2 && first.count >= 2 }
+        guard !close.isEmpty else { return }
+        throw ValidationError(
+            "no input file \"\(first)\"; did you mean \(close.map { "embcache \($0)" }.joined(separator: " or "))?")
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.lowercased()), b = Array(b.lowercased())
+    var previous = Array(0...b.count)
+    for (i, x) in a.enumerated() {
+        var current = [i + 1] + Array(repeating: 0, count: b.count)
+        for (j, y) in b.enumerated() {
+            current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}
+
+@main
+enum EmbCacheMain {
+    static func main() {
+        Interrupt.ignoreWriteSignals()
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        // The filter is what most runs are: its help is the top-level help.
+        if arguments == ["--help"] || arguments == ["-h"] { arguments = ["help", "embed"] }
         let command: any EmbCacheSubcommand
+        let helpName =
+            arguments.first.flatMap { EmbCacheCommand.subcommandNames.contains($0) ? "embcache \($0)" : nil }
+            ?? "embcache"
         do {
-            var parsed = try type.parseAsRoot(arguments)
+            var parsed = try EmbCacheCommand.parseAsRoot(arguments)
             guard let runnable = parsed as? any EmbCacheSubcommand else {
                 try parsed.run()
                 exit(0)
             }
             command = runnable
         } catch {
-            let code = type.exitCode(for: error)
-            guard code != .success else { type.exit(withError: error) }
-            var message = type.message(for: error)
+            let code = EmbCacheCommand.exitCode(for: error)
+            guard code != .success else { EmbCacheCommand.exit(withError: error) }
+            var message = EmbCacheCommand.message(for: error)
             if let first = message.first { message = first.lowercased() + message.dropFirst() }
-            printError(message + " (see \(type.configuration.commandName!) --help)")
+            printError(message + " (see \(helpName) --help)")
             exit(code.rawValue)
         }
+        if command is FilterCommand || command is GetCommand { Interrupt.install() }
         do {
             try command.execute(environment: ProcessInfo.processInfo.environment)
             exit(0)

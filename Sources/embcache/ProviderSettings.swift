@@ -24,8 +24,8 @@ struct ProviderSettings {
     /// names the model after its directory.
     func resolve(model: String?, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity)
     {
-        let command = string(flags.command, "command")
-        let modelPath = string(flags.modelPath, "model-path")
+        let command = string(flags.requests.command, "command")
+        let modelPath = string(flags.local.modelPath, "model-path")
         let providerModel = named?.providerModel ?? model
         let implied: String? =
             if command != nil {
@@ -40,10 +40,10 @@ struct ProviderSettings {
         // A flag beats the file: --command (or --model-path) alone means
         // that provider whatever provider the file names.
         let chosen =
-            flags.provider ?? (flags.command != nil ? "command" : nil) ?? (flags.modelPath != nil ? "local" : nil)
+            flags.model.provider ?? (flags.requests.command != nil ? "command" : nil) ?? (flags.local.modelPath != nil ? "local" : nil)
             ?? named?.string("provider") ?? implied
         if modelPath != nil && chosen != "local" {
-            throw misuse(flags.modelPath != nil, "model-path applies to the local provider only")
+            throw misuse(flags.local.modelPath != nil, "model-path applies to the local provider only")
         }
         if chosen == "local" {
             return try local(model: model, path: modelPath, environment: environment)
@@ -52,7 +52,7 @@ struct ProviderSettings {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
         let hashDimension = HashEmbedder.dimension(forModel: providerModel)
-        let timeout = seconds(flags.timeout, "timeout") ?? 60
+        let timeout = seconds(flags.requests.timeout, "timeout") ?? 60
         let plain = ModelIdentity(name: providerModel)
         switch chosen {
         case "hash":
@@ -119,34 +119,34 @@ struct ProviderSettings {
     private func http(
         _ api: HTTPAPI, model: String, timeout: Double, environment: [String: String], offline: Bool
     ) throws -> HTTPProviderSettings {
-        let baseURL = string(flags.baseUrl, "base-url")
+        let baseURL = string(flags.http.baseUrl, "base-url")
         guard let base = baseURL ?? api.defaultBaseURL else {
             throw EmbCacheError.usage("the \(api.rawValue) provider needs --base-url (the resource's endpoint)")
         }
-        let variable = string(flags.apiKeyEnv, "api-key-env") ?? api.defaultKeyVariable
+        let variable = string(flags.http.apiKeyEnv, "api-key-env") ?? api.defaultKeyVariable
         let key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         // An offline run sends nothing, so it needs no key.
         if key == nil && !offline && api.requiresKey(customBaseURL: baseURL != nil) {
             throw EmbCacheError.configuration(
                 "the \(api.rawValue) provider needs an API key: set \(variable)"
-                    + (flags.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
+                    + (flags.http.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
         }
-        let truncate = string(flags.truncate, "truncate") ?? named?.truncate
+        let truncate = string(flags.model.truncate, "truncate") ?? named?.truncate
         let settings = HTTPProviderSettings(
             api: api, model: model, baseURL: base, keyVariable: variable, key: key,
-            dimensions: integer(flags.dimensions, "dimensions"),
-            inputType: string(flags.inputType, "input-type"), taskType: string(flags.taskType, "task-type"),
+            dimensions: integer(flags.model.dimensions, "dimensions"),
+            inputType: string(flags.model.inputType, "input-type"), taskType: string(flags.model.taskType, "task-type"),
             truncate: api == .cohere ? truncate?.uppercased() : truncate,
-            deployment: string(flags.deployment, "deployment"), apiVersion: string(flags.apiVersion, "api-version"),
-            timeout: duration(timeout), maxRetries: integer(flags.maxRetries, "max-retries") ?? 8,
-            maxRetryWait: duration(seconds(flags.maxRetryWait, "max-retry-wait") ?? 300),
-            requestsPerMinute: integer(flags.rpm, "rpm"), tokensPerMinute: integer(flags.tpm, "tpm"))
+            deployment: string(flags.http.deployment, "deployment"), apiVersion: string(flags.http.apiVersion, "api-version"),
+            timeout: duration(timeout), maxRetries: integer(flags.http.maxRetries, "max-retries") ?? 8,
+            maxRetryWait: duration(seconds(flags.http.maxRetryWait, "max-retry-wait") ?? 300),
+            requestsPerMinute: integer(flags.http.rpm, "rpm"), tokensPerMinute: integer(flags.http.tpm, "tpm"))
         try refuseParameters(settings)
         if let truncate {
             let allowed = api == .cohere ? ["NONE", "START", "END"] : ["true", "false"]
             guard allowed.contains(api == .cohere ? truncate.uppercased() : truncate) else {
                 throw misuse(
-                    flags.truncate != nil,
+                    flags.model.truncate != nil,
                     "truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
             }
         }
@@ -161,14 +161,14 @@ struct ProviderSettings {
     private func refuseParameters(_ settings: HTTPProviderSettings) throws {
         let parameters: [(name: String, flag: Bool, given: Bool, apis: Set<HTTPAPI>)] = [
             (
-                "dimensions", flags.dimensions != nil, settings.dimensions != nil,
+                "dimensions", flags.model.dimensions != nil, settings.dimensions != nil,
                 [.openai, .azure, .ollama, .cohere, .voyage, .gemini]
             ),
-            ("input-type", flags.inputType != nil, settings.inputType != nil, [.cohere, .voyage]),
-            ("task-type", flags.taskType != nil, settings.taskType != nil, [.gemini]),
-            ("truncate", flags.truncate != nil, settings.truncate != nil, [.ollama, .cohere, .voyage, .tei]),
-            ("deployment", flags.deployment != nil, settings.deployment != nil, [.azure]),
-            ("api-version", flags.apiVersion != nil, settings.apiVersion != nil, [.azure]),
+            ("input-type", flags.model.inputType != nil, settings.inputType != nil, [.cohere, .voyage]),
+            ("task-type", flags.model.taskType != nil, settings.taskType != nil, [.gemini]),
+            ("truncate", flags.model.truncate != nil, settings.truncate != nil, [.ollama, .cohere, .voyage, .tei]),
+            ("deployment", flags.http.deployment != nil, settings.deployment != nil, [.azure]),
+            ("api-version", flags.http.apiVersion != nil, settings.apiVersion != nil, [.azure]),
         ]
         for parameter in parameters where parameter.given && !parameter.apis.contains(settings.api) {
             throw misuse(

@@ -8,7 +8,7 @@ struct CacheLocation: ParsableArguments {
     static let cacheDirHelp = ArgumentHelp(
         "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir")
 
-    @Option(help: cacheDirHelp) var cacheDir: String?
+    @Option(help: cacheDirHelp, completion: .directory) var cacheDir: String?
     @Option(
         help: ArgumentHelp(
             "A shared cache on PostgreSQL (postgresql://user@host/dbname). Default: $EMBCACHE_DB.", valueName: "url"))
