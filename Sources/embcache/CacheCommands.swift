@@ -262,6 +262,7 @@ struct GCCommand: EmbCacheSubcommand {
         let result = try location.storage(environment).collectGarbage()
         note(
             "deleted \(result.textsDeleted) texts no model uses; texts \(result.bytesBefore) -> \(result.bytesAfter) bytes"
+                + result.emptyModelFiles.map { "; removed \($0), which held no vector" }.joined()
         )
     }
 }

@@ -68,6 +68,10 @@ enum EmbCacheMain {
         var arguments = Array(CommandLine.arguments.dropFirst())
         // The filter is what most runs are: its help is the top-level help.
         if arguments == ["--help"] || arguments == ["-h"] { arguments = ["help", "embed"] }
+        // Before parsing, so that a signal at start-up is an interrupt too:
+        // the filter's runs (`embed` is the default) and get's.
+        let named = arguments.first.flatMap { EmbCacheCommand.subcommandNames.contains($0) ? $0 : nil }
+        if named == nil || named == "embed" || named == "get" { Interrupt.install() }
         let command: any EmbCacheSubcommand
         let helpName =
             arguments.first.flatMap { EmbCacheCommand.subcommandNames.contains($0) ? "embcache \($0)" : nil }
@@ -87,7 +91,6 @@ enum EmbCacheMain {
             printError(message + " (see \(helpName) --help)")
             exit(code.rawValue)
         }
-        if command is FilterCommand || command is GetCommand { Interrupt.install() }
         do {
             try command.execute(environment: ProcessInfo.processInfo.environment)
             exit(0)

@@ -93,6 +93,8 @@ public enum CacheInventory {
             let db = try openReadOnly(path)
             let metadata = try SQLiteStore.readMetadata(db)
             let count = try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0
+            // A file that holds no vector is a leftover (gc removes it), not a model.
+            if count == 0 && model == nil { continue }
             models.append(
                 ModelFileSummary(
                     file: name, model: metadata["model"],

@@ -12,11 +12,15 @@ public enum Housekeeping {
         public var textsDeleted: Int
         public var bytesBefore: Int
         public var bytesAfter: Int
+        /// Model files that held no vector, left by runs of versions that
+        /// made a model's file before its first vector.
+        public var emptyModelFiles: [String]
 
-        public init(textsDeleted: Int, bytesBefore: Int, bytesAfter: Int) {
+        public init(textsDeleted: Int, bytesBefore: Int, bytesAfter: Int, emptyModelFiles: [String] = []) {
             self.textsDeleted = textsDeleted
             self.bytesBefore = bytesBefore
             self.bytesAfter = bytesAfter
+            self.emptyModelFiles = emptyModelFiles
         }
     }
 
@@ -29,12 +33,48 @@ public enum Housekeeping {
             throw EmbCacheError.configuration("no cache at \(directory)")
         }
         let before = CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal")
+        let empty = try removeEmptyModelFiles(directory)
         let deleted = try deleteUnusedTexts(path, directory: directory)
         // Measured once the connection is closed: the last one to close
         // copies the log into the file and removes it.
         return CollectedGarbage(
             textsDeleted: deleted, bytesBefore: before,
-            bytesAfter: CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal"))
+            bytesAfter: CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal"), emptyModelFiles: empty)
+    }
+
+    /// Removes model files without a vector that no process has open (a
+    /// connection in WAL mode keeps a -shm file beside it) and that no one
+    /// has touched for a minute (a file a run is making is younger), each
+    /// checked empty under its write lock.
+    private static func removeEmptyModelFiles(_ directory: String) throws -> [String] {
+        var removed: [String] = []
+        let now = time(nil)
+        for name in try CacheInventory.modelFiles(in: directory) {
+            let path = directory + "/" + name
+            var status = stat()
+            guard stat(path, &status) == 0, now - status.st_mtim.tv_sec > 60,
+                access(path + "-shm", F_OK) != 0, access(path + "-wal", F_OK) != 0
+            else { continue }
+            let db = try SQLiteConnection(path: path)
+            sqlite3_busy_timeout(db.handle, 10_000)
+            try db.execute("BEGIN IMMEDIATE")
+            let hasTable = try db.prepare(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'embedding'"
+            ).step()
+            let rows = hasTable ? try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0 : 0
+            guard rows == 0 else {
+                try db.execute("COMMIT")
+                continue
+            }
+            // Unlinked while the lock is held: a writer waiting for it finds
+            // the file gone when it next opens the model.
+            for suffix in ["", "-wal", "-shm"] where unlink(path + suffix) != 0 && errno != ENOENT {
+                throw EmbCacheError.output(path: path + suffix, errno: errno)
+            }
+            try? db.execute("ROLLBACK")
+            removed.append(name)
+        }
+        return removed
     }
 
     private static func deleteUnusedTexts(_ path: String, directory: String) throws -> Int {

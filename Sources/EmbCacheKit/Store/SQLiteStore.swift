@@ -29,8 +29,15 @@ public final class SQLiteStore: VectorStore {
     }
     private let knownDimension = Mutex<Int?>(nil)
 
-    /// nil for a lookup-only store whose model file does not exist.
-    private let connection: SQLiteConnection?
+    /// nil while the model file does not exist: a writable store creates
+    /// it with its first vectors, so a run that stores none (a 401, a bad
+    /// first record) leaves no empty model file behind.
+    private var connection: SQLiteConnection?
+    /// Held while the file is being opened: the first lookup and the first
+    /// insert may come from two threads at once.
+    private let opening = Mutex<Void>(())
+    /// The page cache a commit needs (expectCommits), once the file is open.
+    private var commitCacheKiB = smallestCacheKiB
     private var closed = false
     /// The logs, opened for write-back only.
     private var logDescriptors: [Int32] = []
@@ -65,13 +72,22 @@ public final class SQLiteStore: VectorStore {
         self.provider = provider
         let path = directory + "/" + identity.fileName
         self.path = path
-        let writable = provider != nil
-        if !writable && access(path, F_OK) != 0 {
-            connection = nil
-            metadataWritten = true
-            knownDimension.withLock { $0 = expectedDimension }
+        connection = nil
+        metadataWritten = false
+        knownDimension.withLock { $0 = expectedDimension }
+        if access(path, F_OK) != 0 {
+            // Nothing to read yet; a writable store checks now that it can
+            // make the directory, and makes the file with its first vectors.
+            if provider != nil { try CacheDirectory.create(directory) }
             return
         }
+        try openFile(expectedDimension: expectedDimension)
+    }
+
+    /// Opens the model file, creating it and its tables when the store is
+    /// writable, and reads or claims its identity.
+    private func openFile(expectedDimension: Int?) throws {
+        let writable = provider != nil
         if writable {
             try CacheDirectory.create(directory)
             CacheDirectory.createPrivateFile(path)
@@ -124,7 +140,6 @@ public final class SQLiteStore: VectorStore {
             }
         }
         self.connection = db
-        metadataWritten = false
         // Read and claimed in one write transaction: two runs whose
         // identities share this file can't both find it unclaimed.
         let claim = { [self] () throws in
@@ -168,10 +183,29 @@ public final class SQLiteStore: VectorStore {
         // Each lookup probes the checksums' table too; its pages (about 20
         // bytes a row) must outlive the vectors' pages that stream past.
         try (reader ?? db).execute("PRAGMA main.cache_size = -\(Self.lookupCacheKiB)")
+        if writable && commitCacheKiB > Self.smallestCacheKiB {
+            try db.execute("PRAGMA main.cache_size = -\(commitCacheKiB); PRAGMA hs.cache_size = -\(commitCacheKiB)")
+        }
+    }
+
+    /// Opens the model file once it exists, or, `creating`, makes it.
+    private func openWhenCreated(creating: Bool) throws {
+        try opening.withLock { _ throws(EmbCacheError) in
+            guard connection == nil, creating || access(path, F_OK) == 0 else { return }
+            do {
+                try openFile(expectedDimension: dimension)
+            } catch let error as EmbCacheError {
+                throw error
+            } catch {
+                throw EmbCacheError.unusableCache(path: path, reason: "\(error)")
+            }
+        }
     }
 
     public func lookup(_ keys: [CacheKey]) throws -> [StoredVector] {
         precondition(!closed, "lookup after close")
+        // Another run may have made the file since: its vectors are hits.
+        try openWhenCreated(creating: false)
         guard let connection = reader ?? connection else { return keys.map { _ in .miss } }
         let select = try selectStatement ?? connection.prepare(RowChecksum.selectSQL(withChecksum: hasChecksums))
         selectStatement = select
@@ -212,9 +246,11 @@ public final class SQLiteStore: VectorStore {
                 path: path,
                 reason: "holds \(width)-dimensional vectors, the provider returned \(bad.vector.count)")
         }
-        guard let connection, provider != nil else {
+        guard provider != nil else {
             throw EmbCacheError.configuration("cache \(path) was opened for lookups only")
         }
+        try openWhenCreated(creating: true)
+        guard let connection else { return }
         // Texts first, committed on their own. In WAL mode a transaction
         // over two files is atomic in each file but not across both, so a
         // kill -9 or a full disk between the two commits keeps one without
@@ -318,8 +354,9 @@ public final class SQLiteStore: VectorStore {
     public func expectCommits(of count: Int) throws {
         precondition(!closed, "expectCommits after close")
         let wanted = min(Self.largestCacheKiB, count * 2 * 4)
-        guard wanted > Self.smallestCacheKiB, let connection else { return }
-        try connection.execute("PRAGMA main.cache_size = -\(wanted); PRAGMA hs.cache_size = -\(wanted)")
+        guard wanted > Self.smallestCacheKiB, provider != nil else { return }
+        commitCacheKiB = wanted
+        try connection?.execute("PRAGMA main.cache_size = -\(wanted); PRAGMA hs.cache_size = -\(wanted)")
     }
 
     /// Copies both logs into their files side by side, then closes. Each
