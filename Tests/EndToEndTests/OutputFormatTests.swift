@@ -107,6 +107,36 @@ import Testing
             ])
     }
 
+    /// Regression: `-o` over a 0600 file left a 0644 one, readable by
+    /// everyone: the new file took `0666 & ~umask` whatever it replaced.
+    @Test func outputFileKeepsTheModeOfTheFileItReplaces() throws {
+        let cache = TemporaryDirectory()
+        func run(umask: String, _ file: URL) throws -> ProcessResult {
+            let script = "umask \(umask); exec \"$0\" --model hash-8 --cache-dir \"$1\" -o \"$2\""
+            return try runProcess(
+                "/bin/sh", ["-c", script, Embcache.binary, cache.path, file.path], stdin: Data(corpus(3).utf8))
+        }
+        func mode(_ file: URL) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as! Int
+        }
+        let replaced = cache.write("private.jsonl", "previous\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: replaced.path)
+        let result = try run(umask: "022", replaced)
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(try String(contentsOf: replaced, encoding: .utf8).split(separator: "\n").count == 3)
+        #expect(try mode(replaced) == 0o600)
+
+        let shared = cache.write("shared.jsonl", "previous\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o664], ofItemAtPath: shared.path)
+        #expect(try run(umask: "077", shared).status == 0)
+        #expect(try mode(shared) == 0o664)
+
+        // A new file gets the umask's mode, as any program's would.
+        let new = cache.file("new.jsonl")
+        #expect(try run(umask: "027", new).status == 0)
+        #expect(try mode(new) == 0o640)
+    }
+
     @Test func closedDownstreamPipeIsAQuietSuccess() throws {
         let cache = TemporaryDirectory()
         let file = cache.write("big.jsonl", corpus(20_000))

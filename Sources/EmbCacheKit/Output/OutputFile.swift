@@ -19,11 +19,29 @@ public final class OutputFile {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw EmbCacheError.output(path: path, errno: errno) }
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        // mkstemp makes 0600; an output file gets the usual mode.
+        Self.takeMode(fd, replacing: path)
+        sink = ByteSink(fd: fd, name: path, startsWriteback: true)
+    }
+
+    /// mkstemp makes 0600. A file that replaces another keeps its mode
+    /// (a private file stays private) and, where we may set them, its owner
+    /// and group; a new file gets the usual `0666 & ~umask`.
+    private static func takeMode(_ fd: Int32, replacing path: String) {
+        var existing = stat()
+        if stat(path, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG {
+            // Only a superuser may give a file away; anyone may keep it in
+            // a group they belong to. What cannot be kept stays ours.
+            if fchown(fd, existing.st_uid, existing.st_gid) != 0 { _ = fchown(fd, uid_t.max, existing.st_gid) }
+            var mode = existing.st_mode & 0o777
+            var made = stat()
+            // The old group's rights are not handed to another group.
+            if fstat(fd, &made) != 0 || made.st_gid != existing.st_gid { mode &= ~0o070 }
+            fchmod(fd, mode)
+            return
+        }
         let mask = umask(0)
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
-        sink = ByteSink(fd: fd, name: path, startsWriteback: true)
     }
 
     /// Moves the finished file into place.
