@@ -117,3 +117,43 @@ struct SecretsTests {
         #expect(stored == ["0"])
     }
 }
+
+/// Regression: a key was redacted only where it appeared whole and
+/// unescaped, and only in the server's message before embcache wrapped it.
+/// A 400 that quoted the key's first and last characters printed them; a
+/// key holding `"` or `\` came back escaped in the body's JSON and was
+/// printed so; a list of details was printed as Swift describes an enum.
+@Suite struct KeyRedactionTests {
+    static let key = #"sk-"quoted\back-0123456789-SECRET-tail"#
+
+    /// Every 8 characters in a row of the key, as it is and JSON-escaped.
+    static var pieces: [String] {
+        let escaped = key.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+        return [key, escaped].flatMap { form in
+            let characters = Array(form)
+            return (0...(characters.count - 8)).map { String(characters[$0..<($0 + 8)]) }
+        }
+    }
+
+    @Test(arguments: [("openai", "OPENAI_API_KEY"), ("voyage", "VOYAGE_API_KEY")])
+    func noEightCharactersOfAQuotedKeyArePrinted(api: String, variable: String) throws {
+        let server = try EmbeddingServer(api: api, faults: ["echo_key,times=9"], key: Self.key)
+        let cache = TemporaryDirectory()
+        let result = try Embcache.run(
+            server.flags() + ["--cache-dir", cache.path, "--batch-size", "1"], stdin: corpus(1),
+            environment: [variable: Self.key])
+        #expect(result.status == 65, "\(result.stderrText)")
+        let message = result.stderrText
+        #expect(message.hasPrefix("embcache: stdin:1: provider \(api) rejected the text: 400 Bad Request: "))
+        #expect(message.contains("[redacted]"), "\(message)")
+        for piece in Self.pieces {
+            #expect(!message.contains(piece), "\(piece) of the key is in: \(message)")
+        }
+        #expect(!message.contains("JSONValue"), "\(message)")
+        #expect(message.split(separator: "\n").count == 1, "\(message)")
+        if api == "voyage" {
+            // The detail list as JSON text.
+            #expect(message.contains(#"[{"loc":["header","authorization"],"msg":"incorrect API key provided: "#))
+        }
+    }
+}

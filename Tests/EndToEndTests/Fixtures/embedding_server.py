@@ -78,6 +78,10 @@ faults are tried in the order given and a request gets at most one.
                "input I is too long"; times defaults to all
   no_base64    a base64 request gets 400 "encoding_format base64 is not
                supported" (param encoding_format); float requests pass
+  echo_key     400 whose message quotes the key the request presented: its
+               first and last 10 characters, then whole (escaped as JSON
+               escapes it, in the body); voyage's "detail" is a list of
+               validation errors, {"loc", "msg", "type"}, as FastAPI sends
 """
 import argparse
 import base64
@@ -423,7 +427,8 @@ def error_body(api, status, message, param=None, tei_type=None, code=None):
 # ------------------------------------------------------------------ faults
 
 COMMON_KEYS = ("times", "after", "retry_after", "retry_after_ms", "retry_after_date", "code", "should_retry")
-KINDS = ("status", "drop", "slow", "malformed", "few", "wrongdim", "nan", "shuffle", "reject", "no_base64")
+KINDS = ("status", "drop", "slow", "malformed", "few", "wrongdim", "nan", "shuffle", "reject", "no_base64",
+         "echo_key")
 
 
 @dataclass
@@ -667,6 +672,13 @@ class Handler(BaseHTTPRequestHandler):
                            "(maximum context length is 8192 tokens)", "input")
         if kind == "no_base64":
             raise ApiError(400, "encoding_format base64 is not supported", "encoding_format")
+        if kind == "echo_key":
+            key = api.auth(self.headers) or ""
+            message = f"incorrect API key provided: {key[:10]}...{key[-10:]}; you sent {key}"
+            if cfg.api == "voyage":
+                doc = {"detail": [{"loc": ["header", "authorization"], "msg": message, "type": "value_error"}]}
+                return 400, json.dumps(doc).encode(), "application/json", [], False
+            return (400, *error_body(cfg.api, 400, message), [], False)
         if kind == "slow":
             time.sleep(fault.arg)
         vectors = make_vectors(job.model, list(zip(job.texts, job.params, job.dims)))

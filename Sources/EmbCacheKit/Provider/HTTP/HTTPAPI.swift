@@ -188,7 +188,7 @@ struct WireFormat: Sendable {
         for candidate in [document["error"]?["message"], document["error"], document["message"], document["detail"]] {
             if let text = candidate?.string { return text }
         }
-        if let detail = document["detail"], case .array = detail { return "\(detail)" }
+        if let detail = document["detail"], case .array = detail { return detail.jsonText }
         return nil
     }
 

@@ -102,12 +102,14 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     private let cancelled = Atomic<Bool>(false)
     /// Cleared when the server refuses base64 answers: floats from then on.
     private let base64 = Atomic<Bool>(true)
+    private let redactor: KeyRedactor?
 
     public init(settings: HTTPProviderSettings) {
         self.settings = settings
         self.limits = settings.api.limits
         self.client = HTTPClient(timeout: settings.timeout)
         self.wire = WireFormat(settings: settings)
+        self.redactor = KeyRedactor(key: settings.key)
         self.pacer =
             settings.requestsPerMinute == nil && settings.tokensPerMinute == nil
             ? nil
@@ -121,7 +123,22 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         cancelled.store(true, ordering: .relaxed)
     }
 
+    /// Every message leaves with the key taken out, once it is whole: the
+    /// server's text, ours around it, and what the transport said.
     public func embed(_ texts: [String]) throws -> [[Float]] {
+        do {
+            return try embedWithRetries(texts)
+        } catch EmbCacheError.provider(let name, let message) {
+            throw EmbCacheError.provider(name: name, message: redact(message))
+        } catch EmbCacheError.unauthorized(let name, let message) {
+            throw EmbCacheError.unauthorized(provider: name, message: redact(message))
+        } catch var rejection as ProviderRejection {
+            rejection.message = redact(rejection.message)
+            throw rejection
+        }
+    }
+
+    private func embedWithRetries(_ texts: [String]) throws -> [[Float]] {
         var attempt = 0
         var waited = Duration.zero
         while true {
@@ -184,7 +201,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 problem = message
             case .failure(let failure):
                 guard failure.isTransient else {
-                    throw EmbCacheError.provider(name: name, message: redact(failure.description))
+                    throw EmbCacheError.provider(name: name, message: failure.description)
                 }
                 problem = failure.description
             }
@@ -237,24 +254,22 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         }
     }
 
-    /// `503 Service Unavailable: the provider's message`, without the key:
-    /// the key is removed before the message is cut short, so no part of it
-    /// can survive the cut.
+    /// `503 Service Unavailable: the provider's message`, as short plain
+    /// text without the key.
     private func describe(_ response: HTTPResponse) -> String {
         let document = try? JSONValue.parse(response.body)
         var text = "\(response.status)" + (Self.reasons[response.status].map { " " + $0 } ?? "")
-        if let message = wire.errorMessage(document)
-            ?? (document == nil && !response.body.isEmpty ? String(decoding: response.body, as: UTF8.self) : nil)
+        if let message = ErrorBody.text(
+            response.body, document: document, message: wire.errorMessage(document), redactor: redactor)
         {
-            text += ": " + String(redact(message).prefix(300))
+            text += ": " + message
         }
         return text
     }
 
     /// Removes the key from anything that may be printed.
     private func redact(_ text: String) -> String {
-        guard let key = settings.key, key.count >= 4 else { return text }
-        return text.replacingOccurrences(of: key, with: "[redacted]")
+        redactor?.redact(text) ?? text
     }
 
     /// A server asking for a longer pause is down, not busy: stop.
