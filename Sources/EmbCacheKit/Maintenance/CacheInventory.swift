@@ -92,7 +92,9 @@ public enum CacheInventory {
             let path = directory + "/" + name
             let db = try openReadOnly(path)
             let metadata = try SQLiteStore.readMetadata(db)
-            let count = try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0
+            let count =
+                try hasEmbeddingTable(db)
+                ? try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0 : 0
             // A file that holds no vector is a leftover (gc removes it), not a model.
             if count == 0 && model == nil { continue }
             models.append(
@@ -127,6 +129,7 @@ public enum CacheInventory {
         let insert = try connection.prepare("INSERT OR IGNORE INTO temp.used (hashid) VALUES (?1)")
         for name in try modelFiles(in: directory) {
             let model = try openReadOnly(directory + "/" + name)
+            guard try hasEmbeddingTable(model) else { continue }
             let select = try model.prepare("SELECT hashid FROM embedding")
             while try select.step() {
                 guard let key = select.blob(at: 0) else { continue }
@@ -135,6 +138,13 @@ public enum CacheInventory {
                 try insert.step()
             }
         }
+    }
+
+    /// False for a model file that a writer is creating: empty, or not yet
+    /// given its tables (they come in one transaction). It holds no vector,
+    /// so it uses no text.
+    static func hasEmbeddingTable(_ db: SQLiteConnection) throws -> Bool {
+        try db.scalarText("SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'embedding'") != "0"
     }
 
     static func openReadOnly(_ path: String) throws -> SQLiteConnection {
