@@ -80,7 +80,7 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
     case output(path: String, errno: Int32)
     /// The reader of stdout went away (`embcache … | head`): not a failure.
     case brokenPipe
-    /// SIGINT or SIGTERM arrived; what was computed is committed.
+    /// SIGINT, SIGTERM or SIGHUP arrived; what was computed is committed.
     case interrupted
 
     public var description: String {

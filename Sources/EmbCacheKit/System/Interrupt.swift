@@ -8,10 +8,10 @@ import Synchronization
 
 private let interruptSignal = Atomic<Int32>(0)
 
-/// SIGINT and SIGTERM set a flag that every wait in the engine polls, so an
-/// interrupted run stops at a point where it can commit what it computed. A
-/// second signal ends the process at once, as a user pressing Ctrl-C twice
-/// expects.
+/// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session)
+/// set a flag that every wait in the engine polls, so an interrupted run
+/// stops at a point where it can commit what it computed. A second signal
+/// ends the process at once, as a user pressing Ctrl-C twice expects.
 public enum Interrupt {
     /// Write errors are reported, never signals: EPIPE is a quiet end, and
     /// over a file size limit (`ulimit -f`) a write fails with EFBIG, which
@@ -21,8 +21,8 @@ public enum Interrupt {
         signal(SIGXFSZ, SIG_IGN)
     }
 
-    /// For commands that poll the flag (the filter): SIGINT and SIGTERM
-    /// then stop at a point where the work done is committed. Other
+    /// For commands that poll the flag (the filter): SIGINT, SIGTERM and
+    /// SIGHUP then stop at a point where the work done is committed. Other
     /// commands keep the default, which ends them inside a transaction
     /// SQLite rolls back.
     public static func install() {
@@ -30,10 +30,10 @@ public enum Interrupt {
         // often block signals, and children inherit that).
         var handled = sigset_t()
         sigemptyset(&handled)
-        for sig in [SIGINT, SIGTERM] {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             var current = sigaction()
             sigaction(sig, nil, &current)
-            // A signal ignored on entry stays ignored (nohup, `cmd &`).
+            // A signal ignored on entry stays ignored (`nohup`, `cmd &`).
             if isIgnored(current) { continue }
             sigaddset(&handled, sig)
             var action = sigaction()

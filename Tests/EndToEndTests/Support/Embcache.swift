@@ -65,7 +65,9 @@ func runProcess(
 }
 
 /// posix_spawn with an empty signal mask: the test runner's threads block
-/// signals (SIGCHLD, SIGTERM), and a child must not inherit that.
+/// signals (SIGCHLD, SIGTERM), and a child must not inherit that. Nor may
+/// it inherit an ignored SIGHUP, SIGINT or SIGTERM (a runner started with
+/// `nohup`, or as a background job): the tests send them.
 func spawnUnblocked(
     _ argv: [String], environment: [String: String]? = nil, actions: inout posix_spawn_file_actions_t
 ) throws -> pid_t {
@@ -81,7 +83,11 @@ func spawnUnblocked(
     var unblocked = sigset_t()
     sigemptyset(&unblocked)
     posix_spawnattr_setsigmask(&attributes, &unblocked)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for sig in [SIGHUP, SIGINT, SIGTERM] { sigaddset(&defaults, sig) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
     let code =
         envp.map { posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, $0) }

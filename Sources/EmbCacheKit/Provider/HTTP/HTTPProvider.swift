@@ -318,7 +318,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         return nil
     }
 
-    /// Sleeps, waking every 50 ms to end early: SIGINT or SIGTERM, or a
+    /// Sleeps, waking every 50 ms to end early: SIGINT, SIGTERM, SIGHUP, or a
     /// run that is stopping (whose window is being given up), throws.
     private func pause(_ duration: Duration) throws {
         let end = ContinuousClock.now + duration
