@@ -135,6 +135,38 @@ import Testing
         #expect(result.stderrText.contains("the command exited with status 127"))
     }
 
+    /// Regression: the answer line was scanned for its newline from its
+    /// start after every read, so reading it took time quadratic in its
+    /// length (a gigabyte at 2.5 MB/s). Its bytes must still all arrive.
+    @Test func aSixtyFourMegabyteAnswerLineIsReadWhole() throws {
+        let work = TemporaryDirectory()
+        let provider = work.write(
+            "big.py",
+            """
+            import json, sys
+            # JSON's own whitespace makes the line long without making it slow to parse.
+            padding = " " * (64 << 20)
+            for line in sys.stdin.buffer:
+                request = json.loads(line)
+                rows = [[float(len(t)), 1.0, 2.0] + [0.5] * 1021 for t in request["texts"]]
+                answer = json.dumps({"id": request["id"], "embeddings": rows})
+                sys.stdout.write(answer[:-1] + padding + "}\\n")
+                sys.stdout.flush()
+            """)
+        let result = try Embcache.run(
+            [
+                "--model", "big", "--cache-dir", work.path, "--no-normalize", "--batch-size", "16", "--command",
+                "\(pythonExecutable) \(provider.path)",
+            ], stdin: corpus(32))
+        #expect(result.status == 0, "\(result.stderrText)")
+        let rows = vectors(result.stdout)
+        #expect(rows.count == 32)
+        for (index, row) in rows.enumerated() {
+            let length = "text number \(index) with some words".count
+            #expect(row == [Double(length), 1, 2] + [Double](repeating: 0.5, count: 1021))
+        }
+    }
+
     @Test func theExampleSentenceTransformersScriptSpeaksTheProtocol() throws {
         // The real library is not installed here: a stand-in module with its
         // API shape checks the script's request loop, order and error path.

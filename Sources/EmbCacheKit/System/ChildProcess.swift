@@ -28,7 +28,11 @@ final class ChildProcess: @unchecked Sendable {
     let pid: pid_t
     private let input: Int32
     private let output: Int32
+    /// What the child wrote of its answer so far; `pending[..<scanned]`
+    /// holds no newline, so each read is scanned once (an answer of a
+    /// gigabyte comes in 16,000 reads).
     private var pending: [UInt8] = []
+    private var scanned = 0
     private var requests = 0
 
     /// The id of the next request to this child: 1, 2, …
@@ -119,17 +123,20 @@ final class ChildProcess: @unchecked Sendable {
             throw .protocolViolation("wrote output that answers no request")
         }
         while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
+            if let newline = newlineInUnscannedBytes() {
                 guard written == request.count else {
                     throw .protocolViolation("answered before reading the whole request")
                 }
                 guard newline == pending.count - 1 else {
                     throw .protocolViolation("wrote more than one line for one request")
                 }
-                let line = Array(pending[..<newline])
-                pending.removeAll()
+                var line: [UInt8] = []
+                swap(&line, &pending)
+                line.removeLast()
+                scanned = 0
                 return line
             }
+            scanned = pending.count
             if Interrupt.isRequested && written < request.count { throw .interrupted }
             if ContinuousClock.now >= deadline { throw .timedOut }
             var fds = [pollfd(fd: output, events: Int16(POLLIN), revents: 0)]
@@ -150,13 +157,26 @@ final class ChildProcess: @unchecked Sendable {
             if fds[0].revents != 0 {
                 let n = read(output, &chunk, chunk.count)
                 if n > 0 {
-                    pending.append(contentsOf: chunk[..<n])
+                    chunk.withUnsafeBufferPointer {
+                        pending.append(contentsOf: UnsafeBufferPointer(rebasing: $0.prefix(n)))
+                    }
                 } else if n == 0 {
                     throw .exited(exitDescription(orElse: "closed its output"))
                 } else if errno != EAGAIN && errno != EINTR {
                     throw .io(errno)
                 }
             }
+        }
+    }
+
+    /// The first newline in `pending[scanned...]`, with memchr: an answer
+    /// line may be gigabytes long.
+    private func newlineInUnscannedBytes() -> Int? {
+        pending.withUnsafeBytes { bytes -> Int? in
+            guard scanned < bytes.count, let base = bytes.baseAddress,
+                let found = memchr(base + scanned, 0x0A, bytes.count - scanned)
+            else { return nil }
+            return base.distance(to: UnsafeRawPointer(found))
         }
     }
 
