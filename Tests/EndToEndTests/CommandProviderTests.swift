@@ -135,6 +135,25 @@ import Testing
         #expect(result.stderrText.contains("the command exited with status 127"))
     }
 
+    /// Regression: a child that exited while a process it started held its
+    /// stdout open was noticed only at --timeout, as if it were thinking.
+    @Test func aChildThatExitsWhileItsOwnChildHoldsThePipeFailsAtOnce() throws {
+        let cache = TemporaryDirectory()
+        // The grandchild's stderr is not ours: a test run against a binary
+        // that never kills it must not wait for it to let go of the pipe.
+        let running = try RunningProcess(
+            Embcache.binary,
+            [
+                "--model", "fake", "--cache-dir", cache.path, "--timeout", "600", "--command",
+                "sleep 60 2>/dev/null & exit 0",
+            ])
+        running.feed(Data(corpus(3).utf8))
+        let (result, hung) = running.finish(within: 20)
+        #expect(!hung, "still waiting for a child that exited")
+        #expect(result.status == 69)
+        #expect(result.stderrText.contains("the command exited with status 0"), "\(result.stderrText)")
+    }
+
     /// Regression: the answer line was scanned for its newline from its
     /// start after every read, so reading it took time quadratic in its
     /// length (a gigabyte at 2.5 MB/s). Its bytes must still all arrive.

@@ -146,6 +146,13 @@ final class ChildProcess: @unchecked Sendable {
                 if errno == EINTR { continue }
                 throw .io(errno)
             }
+            // A child that exited while something it started holds the
+            // pipes open (`sleep 1000 & exit 0`) never closes them: its own
+            // end is the answer, not the pipe's. Checked when the pipes are
+            // quiet, so an answer already written is read first.
+            if ready == 0 && hasExited() {
+                throw .exited(exitDescription(orElse: "exited"))
+            }
             if fds.count > 1 && fds[1].revents != 0 {
                 let n = request.withUnsafeBytes { write(input, $0.baseAddress! + written, request.count - written) }
                 if n > 0 {
@@ -180,6 +187,14 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Whether the child has ended, left unreaped (a zombie keeps its
+    /// process group's id ours until `reap` kills the group).
+    private func hasExited() -> Bool {
+        var info = siginfo_t()
+        return !reaped && waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0
+            && info._sifields._kill.si_pid == pid
+    }
+
     /// Closes the child's input, gives it a moment to exit, then kills its
     /// process group and reaps it.
     func terminate() {
@@ -206,8 +221,7 @@ final class ChildProcess: @unchecked Sendable {
         close(output)
         var exited = false
         for _ in 0..<max(graceMilliseconds / 10, 1) {
-            var info = siginfo_t()
-            if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._kill.si_pid == pid {
+            if hasExited() {
                 exited = true
                 break
             }
