@@ -256,8 +256,9 @@ import Testing
     }
 
     /// Regression: `gc` racing a run that was creating a model file failed
-    /// with "no such table: embedding". A file caught being created, empty
-    /// or not yet given its tables, holds no vector: it is skipped.
+    /// with "no such table: embedding" (and so did `stats` and `verify`).
+    /// A file caught being created, empty or not yet given its tables,
+    /// holds no vector: it is skipped.
     @Test(arguments: ["empty", "without tables"])
     func gcSkipsAModelFileThatIsBeingCreated(state: String) throws {
         let cache = try filledCache(10)
@@ -280,6 +281,10 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: creating.path))
         let stats = try Embcache.run(["stats", "--cache-dir", cache.path])
         #expect(stats.status == 0, "\(stats.stderrText)")
+        for repair in [[], ["--repair"]] {
+            let verify = try Embcache.run(["verify", "--cache-dir", cache.path] + repair)
+            #expect(verify.status == 0, "\(verify.stderrText)")
+        }
         let export = try Embcache.run(["export", "--model", "hash-8", "--cache-dir", cache.path, "--with-text"])
         #expect(export.stdoutLines.count == 10)
     }

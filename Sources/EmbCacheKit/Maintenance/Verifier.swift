@@ -34,8 +34,13 @@ public enum Verifier {
         try checkIntegrity(texts, name: SQLiteStore.hashstringFileName, summary: &summary, report: report)
         try checkTexts(texts, repair: repair, summary: &summary, report: report)
         for file in files {
-            let db = try open(directory + "/" + file, writable: repair)
+            let path = directory + "/" + file
+            // A file a run is creating (empty, or before its tables) holds
+            // nothing to check yet.
+            guard CacheInventory.fileSize(path) > 0 else { continue }
+            let db = try open(path, writable: repair)
             try checkIntegrity(db, name: file, summary: &summary, report: report)
+            guard try CacheInventory.hasEmbeddingTable(db) else { continue }
             try checkVectors(
                 db, file: file, texts: texts, model: model, repair: repair, summary: &summary, report: report)
         }
