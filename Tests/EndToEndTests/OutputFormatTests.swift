@@ -107,6 +107,24 @@ import Testing
             ])
     }
 
+    /// Regression: `-o /dev/null`, run as root, renamed a regular file over
+    /// the device. A file that is not a regular one is written as it is;
+    /// here a link to /dev/null, which a rename would replace.
+    @Test func outputToADeviceWritesTheDeviceNeverReplacesIt() throws {
+        let work = TemporaryDirectory()
+        let link = work.file("sink")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/dev/null")
+        for format in ["jsonl", "npy", "f32"] {
+            let result = try Embcache.run(
+                ["--model", "hash-12", "--cache-dir", work.path + "/cache", "--format", format, "-o", link.path],
+                stdin: "{\"text\":\"a\"}\n")
+            #expect(result.status == 0, "\(format): \(result.stderrText)")
+            let kind = try FileManager.default.attributesOfItem(atPath: link.path)[.type] as? FileAttributeType
+            #expect(kind == .typeSymbolicLink, "\(format): -o replaced the link by a \(String(describing: kind))")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).sorted() == ["cache", "sink"])
+    }
+
     /// Regression: `-o` over a 0600 file left a 0644 one, readable by
     /// everyone: the new file took `0666 & ~umask` whatever it replaced.
     @Test func outputFileKeepsTheModeOfTheFileItReplaces() throws {

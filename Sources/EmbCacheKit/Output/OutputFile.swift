@@ -6,15 +6,26 @@
 
 /// `-o FILE`: written under a temporary name beside FILE and renamed over it
 /// only when the run succeeds, so a failed run never leaves a half-written
-/// file that make would take as up to date.
+/// file that make would take as up to date. A FILE that is not a regular
+/// file (`/dev/null`, a FIFO, a terminal) is written to as it is: renamed
+/// over, a device would be replaced by a plain file.
 public final class OutputFile {
     public let path: String
     public let sink: ByteSink
-    private let temporaryPath: String
+    /// nil when FILE is written directly.
+    private let temporaryPath: String?
     private var done = false
 
     public init(path: String) throws {
         self.path = path
+        var existing = stat()
+        if stat(path, &existing) == 0, ![S_IFREG, S_IFDIR].contains(existing.st_mode & S_IFMT) {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 { throw EmbCacheError.output(path: path, errno: errno) }
+            temporaryPath = nil
+            sink = ByteSink(fd: fd, name: path)
+            return
+        }
         var template = Array((path + ".tmp-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw EmbCacheError.output(path: path, errno: errno) }
@@ -48,6 +59,10 @@ public final class OutputFile {
     public func commit() throws {
         guard !done else { return }
         done = true
+        guard let temporaryPath else {
+            if close(sink.fd) != 0 { throw EmbCacheError.output(path: path, errno: errno) }
+            return
+        }
         if fsync(sink.fd) != 0 || close(sink.fd) != 0 || rename(temporaryPath, path) != 0 {
             let code = errno
             unlink(temporaryPath)
@@ -60,7 +75,7 @@ public final class OutputFile {
         guard !done else { return }
         done = true
         close(sink.fd)
-        unlink(temporaryPath)
+        if let temporaryPath { unlink(temporaryPath) }
     }
 
     deinit {
