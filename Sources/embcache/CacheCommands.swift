@@ -312,7 +312,7 @@ struct BackupCommand: EmbCacheSubcommand {
     @OptionGroup var location: CacheLocation
     @Option(help: ArgumentHelp("Upload files larger than this many MiB in parts of this size (S3).", valueName: "mib"))
     var partSize = 16
-    @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
+    @Flag(name: .shortAndLong, help: "Report nothing but errors and warnings.") var quiet = false
 
     func validate() throws {
         if partSize < 5 || partSize > 5120 { throw ValidationError("--part-size must be 5 to 5120 MiB") }
@@ -328,7 +328,7 @@ struct BackupCommand: EmbCacheSubcommand {
             let target = try S3Location(destination)
             let manifest = try S3Backup.backup(
                 directory: storage.directory, to: target, settings: S3Settings(environment: environment),
-                partSize: partSize << 20, report: { if !quiet { note($0) } })
+                partSize: partSize << 20, report: { if !quiet { note($0) } }, warn: { note($0) })
             if !quiet { note("backed up \(manifest.files.count) files to \(target)") }
             return
         }

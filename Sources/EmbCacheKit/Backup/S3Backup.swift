@@ -7,7 +7,8 @@ import Foundation
 /// generation and each file's size and SHA-256, written last. Until the
 /// new manifest is written the old one stands, so a backup cut off halfway
 /// is never taken for one and never costs the previous backup; the files
-/// of older generations are deleted once the new manifest is in place.
+/// of older generations are deleted once the new manifest is in place, and
+/// nothing else: the prefix may hold other data, or backups below it.
 public enum S3Backup {
     public static let manifestName = "manifest.json"
     /// Files larger than one part go up in parts (S3's least part is 5 MiB).
@@ -42,10 +43,11 @@ public enum S3Backup {
 
     /// Snapshots the cache into a temporary folder (SQLite's online backup,
     /// while writers go on), uploads each file into a new generation, then
-    /// the manifest, then removes older generations.
+    /// the manifest, then removes older generations. `warn` is told of the
+    /// objects under the prefix that are not a backup's.
     public static func backup(
         directory: String, to location: S3Location, settings: S3Settings, partSize: Int = defaultPartSize,
-        report: (String) -> Void
+        report: (String) -> Void, warn: (String) -> Void
     ) throws -> Manifest {
         let client = S3Client(settings: settings, location: location)
         let snapshot = FileManager.default.temporaryDirectory.appendingPathComponent("embcache-backup-\(UUID())").path
@@ -53,8 +55,7 @@ public enum S3Backup {
         let names = try Housekeeping.backup(directory: directory, to: snapshot)
         let models = try CacheInventory.summarize(directory: snapshot).models
         let now = Date()
-        let stamp = ISO8601DateFormatter().string(from: now).replacing("-", with: "").replacing(":", with: "")
-        let generation = stamp + "-" + UUID().uuidString.prefix(8).lowercased()
+        let generation = newGeneration(at: now)
         var files: [File] = []
         for name in names {
             let path = snapshot + "/" + name
@@ -78,11 +79,47 @@ public enum S3Backup {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try client.put(manifestName, Array(try encoder.encode(manifest)))
-        // Only now are older generations (and what cut-off backups left) garbage.
-        for name in try client.list() where name != manifestName && !name.hasPrefix(generation + "/") {
-            try client.delete(name)
+        // Only now are older generations (and what cut-off backups left)
+        // garbage; any other object may be someone's data.
+        var others: [String] = []
+        for name in try client.list() where name != manifestName {
+            guard let owner = Self.generation(owning: name) else {
+                others.append(name)
+                continue
+            }
+            if owner != generation { try client.delete(name) }
+        }
+        if let example = others.first {
+            warn(
+                "\(location) holds \(others.count) objects that are not this backup's: left as they are "
+                    + "(such as \"\(example)\")")
         }
         return manifest
+    }
+
+    /// A new generation's name: the time, then 8 random hex digits, such as
+    /// `20261125T175714Z-1a2b3c4d`.
+    static func newGeneration(at date: Date) -> String {
+        let stamp = ISO8601DateFormatter().string(from: date).replacing("-", with: "").replacing(":", with: "")
+        return stamp + "-" + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    /// The generation an object under the prefix belongs to, when it is one
+    /// a backup writes, `GENERATION/FILE`: a generation's name as
+    /// `newGeneration` makes them, then a cache file's name. nil for any
+    /// other key, which a backup never deletes.
+    static func generation(owning name: String) -> String? {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].wholeMatch(of: /[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}/) != nil,
+            isFileName(parts[1])
+        else { return nil }
+        return String(parts[0])
+    }
+
+    /// A name a backup may give a file: one path component, not hidden, of
+    /// an SQLite database.
+    static func isFileName(_ name: Substring) -> Bool {
+        !name.isEmpty && !name.contains("/") && !name.hasPrefix(".") && name.hasSuffix(".sqlite")
     }
 
     /// Downloads every file the manifest names into a staging folder inside
@@ -161,7 +198,7 @@ public enum S3Backup {
                     "\(manifestName) is \(manifest.format) version \(manifest.version), not one this embcache reads")
         }
         let safe = { (name: String) in !name.isEmpty && !name.contains("/") && !name.hasPrefix(".") }
-        for file in manifest.files where !safe(file.name) || !file.name.hasSuffix(".sqlite") {
+        for file in manifest.files where !isFileName(file.name[...]) {
             throw EmbCacheError.corruptBackup(
                 location: location.description, message: "\(manifestName) names a file \"\(file.name)\"")
         }
