@@ -77,7 +77,9 @@ final class S3Client: Sendable {
     }
 
     /// The URL of an object (or with `key` nil, of the bucket), with a
-    /// query already in canonical form: keys sorted, values encoded.
+    /// query already in canonical form: keys sorted, values encoded. The key
+    /// is encoded byte by byte and its `.` and `..` segments are kept (the
+    /// request is sent with its path as is): S3 keys are names, not paths.
     private func url(_ key: String?, query: [(String, String)] = []) -> String {
         let path = key.map { "/" + Self.encode($0, keepingSlashes: true) } ?? "/"
         var url =
@@ -127,6 +129,7 @@ final class S3Client: Sendable {
             contentType: method == "GET" || method == "HEAD" ? nil : "application/octet-stream")
         request.signing = AWSSigning(
             scope: "aws:amz:\(settings.region):s3", accessKey: settings.accessKey, secretKey: settings.secretKey)
+        request.pathAsIs = true
         var problem = ""
         for attempt in 0..<Self.attempts {
             if attempt > 0 {

@@ -13,6 +13,10 @@ struct HTTPRequest: Sendable {
     var contentType: String? = "application/json"
     /// Signs the request with AWS Signature V4 (libcurl's own signing).
     var signing: AWSSigning?
+    /// Sends the URL's path as given: libcurl otherwise resolves `.` and
+    /// `..` segments, in the request and in what it signs, which turns an S3
+    /// key such as `a/../b` into another object's.
+    var pathAsIs = false
 }
 
 /// What libcurl needs to sign a request for AWS: `aws:amz:REGION:SERVICE`
@@ -111,6 +115,7 @@ final class HTTPClient: Sendable {
             request.body.withUnsafeBufferPointer { body in
                 curl_easy_reset(handle)
                 embc_setopt_pointer(handle, CURLOPT_URL, url)
+                if request.pathAsIs { embc_setopt_long(handle, CURLOPT_PATH_AS_IS, 1) }
                 switch request.method {
                 case "GET": embc_setopt_long(handle, CURLOPT_HTTPGET, 1)
                 case "HEAD": embc_setopt_long(handle, CURLOPT_NOBODY, 1)
