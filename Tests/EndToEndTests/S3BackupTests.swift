@@ -169,27 +169,35 @@ struct S3BackupTests {
         #expect(Set(after).isDisjoint(with: complete.filter { $0 != "manifest.json" }))
     }
 
+    /// Issue 23: `restore --force` deleted a model file that the backup
+    /// does not hold, with no copy kept.
     @Test(arguments: S3Server.Kind.allCases)
-    func aForcedRestoreLeavesExactlyTheBackup(_ kind: S3Server.Kind) throws {
+    func aForcedRestoreKeepsAModelFileTheBackupDoesNotHold(_ kind: S3Server.Kind) throws {
         let server = try S3Server(kind)
         let (cache, input) = try filledCache(300)
         try #require(
             try embcache(["backup", "s3://\(S3Server.bucket)/f", "--cache-dir", cache.path, "-q"], server).status == 0)
         // The directory holds another model, and texts the backup lacks.
         let target = TemporaryDirectory()
-        try #require(
-            try Embcache.run(["--model", "hash-8", "--cache-dir", target.path], stdin: corpus(50, prefix: "other"))
-                .status == 0)
+        let other = corpus(50, prefix: "other")
+        try #require(try Embcache.run(["--model", "hash-8", "--cache-dir", target.path], stdin: other).status == 0)
+        let kept = try Data(contentsOf: target.file("embedding-hash-8.sqlite"))
         let forced = try embcache(
             ["restore", "s3://\(S3Server.bucket)/f", "--cache-dir", target.path, "--force", "-q"], server)
         #expect(forced.status == 0, "\(forced.stderrText)")
         let files = try FileManager.default.contentsOfDirectory(atPath: target.path).sorted()
-        #expect(files == ["embedding-hash-384.sqlite", "hashstring.sqlite"])
+        #expect(files == ["embedding-hash-384.sqlite", "embedding-hash-8.sqlite", "hashstring.sqlite"])
+        #expect(try Data(contentsOf: target.file("embedding-hash-8.sqlite")) == kept)
         let models = try Embcache.run(["models", "--cache-dir", target.path])
-        #expect(models.stdoutText == "hash-384\t384\t300\n")
+        #expect(models.stdoutText == "hash-384\t384\t300\nhash-8\t8\t50\n")
         let warm = try Embcache.run(
             ["--model", Self.model, "--cache-dir", target.path, "--offline", "-q"], stdin: input)
         #expect(warm.status == 0)
+        // The kept model's vectors are still found, though their texts
+        // went with the hashstring.sqlite the backup replaced.
+        let keptWarm = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", target.path, "--offline", "-v"], stdin: other)
+        #expect(keptWarm.stderrText.contains("50 records, 50 hits, 0 computed"), "\(keptWarm.stderrText)")
     }
 
     /// A proxy in front of the server that fails some requests as told.

@@ -125,9 +125,10 @@ public enum S3Backup {
     /// Downloads every file the manifest names into a staging folder inside
     /// `directory`, checking each one's size and SHA-256; only when all are
     /// good do they take the place of the cache. A directory that holds a
-    /// cache already is refused unless `force`; then its cache files are
-    /// moved aside first and put back if the swap fails, so the directory
-    /// ends up holding the backup exactly, or the cache it held.
+    /// cache already is refused unless `force`; then the files the backup
+    /// replaces are moved aside first and put back if the swap fails, so
+    /// they end up as in the backup, or as they were. Files the backup does
+    /// not hold, such as another model's, are left as they are.
     public static func restore(
         from location: S3Location, into directory: String, settings: S3Settings, force: Bool,
         report: (String) -> Void
@@ -149,16 +150,16 @@ public enum S3Backup {
                 location: location)
             report("downloaded \(file.name) (\(file.bytes) bytes)")
         }
-        // The old cache aside (logs with it, never deleted while it may be
-        // put back), then the new files in; hashstring last, so no vector is
-        // ever without its text.
+        // The files to be replaced aside (logs with them, never deleted
+        // while they may be put back), then the new files in; hashstring
+        // last, so no vector is ever without its text.
         let aside = directory + "/.replaced-\(UUID())"
         try CacheDirectory.create(aside)
         defer { try? FileManager.default.removeItem(atPath: aside) }
         var movedAside: [String] = []
         var movedIn: [String] = []
         do {
-            for name in existing {
+            for name in logged(manifest.files.map(\.name), in: directory) {
                 try move(directory + "/" + name, to: aside + "/" + name)
                 movedAside.append(name)
             }
@@ -212,10 +213,12 @@ public enum S3Backup {
 
     /// The cache files of a directory, logs included.
     private static func cacheFiles(in directory: String) throws -> [String] {
-        let databases = try CacheInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName]
-        return databases.flatMap { [$0, $0 + "-wal", $0 + "-shm"] }.filter {
-            access(directory + "/" + $0, F_OK) == 0
-        }
+        logged(try CacheInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName], in: directory)
+    }
+
+    /// Those of `databases` a directory holds, and their logs.
+    private static func logged(_ databases: [String], in directory: String) -> [String] {
+        databases.flatMap { [$0, $0 + "-wal", $0 + "-shm"] }.filter { access(directory + "/" + $0, F_OK) == 0 }
     }
 
     private static func move(_ from: String, to: String) throws {
