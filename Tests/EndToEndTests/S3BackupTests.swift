@@ -269,6 +269,50 @@ struct S3BackupTests {
         #expect(missing.stderrText.contains("AWS_ACCESS_KEY_ID"))
     }
 
+    /// Issue 23: S3's 400 InvalidToken and ExpiredToken exited 74, as if
+    /// the store had failed, instead of 77 for the credentials. moto
+    /// answers InvalidToken to a session token beside a user's key; the
+    /// proxy answers ExpiredToken in rclone's place, which ignores tokens.
+    @Test(arguments: S3Server.Kind.allCases)
+    func aRefusedSessionTokenIsACredentialFailureNamingAWS_SESSION_TOKEN(_ kind: S3Server.Kind) throws {
+        let server = try S3Server(kind)
+        let (cache, _) = try filledCache(10)
+        let token = "FwoGZXIvYXdzEXAMPLETOKEN0123456789"
+        var environment = server.environment
+        environment["AWS_SESSION_TOKEN"] = token
+        let proxy =
+            kind == .rclone
+            ? try FaultProxy(server, arguments: ["--fail-every", "1", "--faults", "400:ExpiredToken"]) : nil
+        if let proxy { environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(proxy.port)" }
+        for arguments in [
+            ["backup", "s3://\(S3Server.bucket)/t", "--cache-dir", cache.path],
+            ["restore", "s3://\(S3Server.bucket)/t", "--cache-dir", TemporaryDirectory().path],
+        ] {
+            let refused = try Embcache.run(arguments, environment: environment)
+            #expect(refused.status == 77, "\(refused.stderrText)")
+            #expect(refused.stderrText.contains(kind == .moto ? "InvalidToken" : "ExpiredToken"))
+            #expect(refused.stderrText.contains("AWS_SESSION_TOKEN"))
+            #expect(!refused.stderrText.contains(token))
+            #expect(!refused.stderrText.contains(server.secretKey))
+        }
+    }
+
+    /// Issue 23: the message for a bucket that does not exist named the
+    /// key but not the bucket.
+    @Test(arguments: S3Server.Kind.allCases)
+    func aMissingBucketIsNamed(_ kind: S3Server.Kind) throws {
+        let server = try S3Server(kind)
+        let (cache, _) = try filledCache(10)
+        for arguments in [
+            ["backup", "s3://no-such-bucket/x", "--cache-dir", cache.path],
+            ["restore", "s3://no-such-bucket/x", "--cache-dir", TemporaryDirectory().path],
+        ] {
+            let missing = try embcache(arguments, server)
+            #expect(missing.status == 78, "\(missing.stderrText)")
+            #expect(missing.stderrText.contains("bucket no-such-bucket does not exist"), "\(missing.stderrText)")
+        }
+    }
+
     /// Issue 23: cleanup deleted every other object under the prefix, and,
     /// through keys with dot segments that libcurl resolved, objects
     /// outside it and in another bucket. Decoys in and around the prefix,

@@ -145,6 +145,12 @@ final class S3Client: Sendable {
                 if error.isTransient { continue }
                 break
             }
+            let code = Self.errorCode(response.body)
+            // Not a missing key that `accepting` may allow for: no bucket.
+            if response.status == 404 && code == "NoSuchBucket" {
+                throw EmbCacheError.configuration(
+                    "\(location): bucket \(location.bucket) does not exist (\(what): HTTP 404 NoSuchBucket)")
+            }
             if (200..<300).contains(response.status) || accepting.contains(response.status) {
                 // A multipart completion may fail inside a 200.
                 if method == "POST", let code = Self.errorCode(response.body) {
@@ -153,11 +159,18 @@ final class S3Client: Sendable {
                 }
                 return response
             }
-            problem = "HTTP \(response.status)" + (Self.errorCode(response.body).map { " \($0)" } ?? "")
+            problem = "HTTP \(response.status)" + (code.map { " \($0)" } ?? "")
             if response.status == 403 || response.status == 401 {
                 throw EmbCacheError.unauthorized(
                     provider: "s3",
                     message: "\(what) was refused (\(problem)): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
+            // S3 refuses a session token with 400, not 403.
+            if response.status == 400, let code, Self.tokenRefusals.contains(code) {
+                throw EmbCacheError.unauthorized(
+                    provider: "s3",
+                    message: "\(what) was refused (\(problem)): the session token is expired or not valid: "
+                        + "check AWS_SESSION_TOKEN")
             }
             if response.status == 404 {
                 throw EmbCacheError.configuration("\(what): \(problem)")
@@ -167,6 +180,9 @@ final class S3Client: Sendable {
         throw EmbCacheError.backup(
             location: location.description, message: settings.scrub("\(what) failed: \(problem)"))
     }
+
+    /// The error codes of a session token S3 will not take.
+    static let tokenRefusals: Set<String> = ["InvalidToken", "ExpiredToken", "TokenRefreshRequired"]
 
     /// The `<Code>` of an S3 error body.
     static func errorCode(_ body: [UInt8]) -> String? {

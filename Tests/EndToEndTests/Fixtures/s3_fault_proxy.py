@@ -7,7 +7,8 @@ byte in their signed parts (method, path, query, headers, body).
   --port-file FILE     where to write the port this proxy listens on
   --fail-every N       every Nth request (1-based) gets the next fault
   --faults A,B,...     faults used in turn: 503 (SlowDown), 500, drop (the
-                       connection closes before any answer)
+                       connection closes before any answer), or a status
+                       with S3's error code, such as 400:ExpiredToken
   --log FILE           one line per request: "METHOD PATH STATUS|drop"
 """
 import argparse
@@ -52,8 +53,9 @@ def main():
                 return
             if fault:
                 self.record(fault)
-                message = b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"
-                self.send_response(int(fault))
+                status, _, code = fault.partition(":")
+                message = f"<Error><Code>{code or 'SlowDown'}</Code><Message>injected</Message></Error>".encode()
+                self.send_response(int(status))
                 self.send_header("Content-Length", str(len(message)))
                 self.end_headers()
                 self.wfile.write(message)
