@@ -348,6 +348,9 @@ struct S3BackupTests {
                 (S3Server.bucket, "shared/../../\(S3Server.otherBucket)/precious"),
                 (S3Server.bucket, "shared/20250101T000000Z-0badc0de/../../victim-root"),
                 (S3Server.bucket, "shared/./data.csv"),
+                // Listed first, so shown in the warning, with its control
+                // character escaped (moto's routes take no newline).
+                (S3Server.bucket, "shared/!\tdata"),
             ]
         }
         for decoy in decoys { try server.write(decoy.key, Data("decoy \(decoy.key)".utf8), bucket: decoy.bucket) }
@@ -369,6 +372,8 @@ struct S3BackupTests {
             second.stderrText.contains(
                 "s3://\(S3Server.bucket)/shared holds \(others) objects that are not this backup's: left as they are"),
             "\(second.stderrText)")
+        if kind == .moto { #expect(second.stderrText.contains("(such as \"!\\tdata\")")) }
+        #expect(!second.stderrText.contains("\t"))
 
         for decoy in decoys {
             #expect(

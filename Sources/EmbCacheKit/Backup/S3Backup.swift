@@ -90,9 +90,10 @@ public enum S3Backup {
             if owner != generation { try client.delete(name) }
         }
         if let example = others.first {
+            // Quoted with control characters escaped: a key is anyone's text.
             warn(
                 "\(location) holds \(others.count) objects that are not this backup's: left as they are "
-                    + "(such as \"\(example)\")")
+                    + "(such as \(example.debugDescription))")
         }
         return manifest
     }
