@@ -41,6 +41,10 @@ public struct RecordDecoder: Sendable {
     public let outputField: String?
     /// The line size limit, for the message about lines over it.
     public var maxLineBytes: Int
+    /// Put before every text before it is keyed and embedded (`--prefix`,
+    /// the "query: " that e5 models want): the text cached is what was
+    /// embedded.
+    public var prefix = ""
     private let pathBytes: [[UInt8]]
     private let outputFieldBytes: [UInt8]?
 
@@ -75,7 +79,7 @@ public struct RecordDecoder: Sendable {
         }
         switch mode {
         case .lines:
-            return Record.Content(text: string, key: CacheKey(text: string))
+            return content(string)
         case .jsonl:
             let scanned: JSONScanner.Result
             do {
@@ -95,9 +99,14 @@ public struct RecordDecoder: Sendable {
             case .numbers: throw InputProblem.fieldNotString(path, found: "an array")
             case .string(let text):
                 if text.isEmpty { throw InputProblem.emptyText }
-                return Record.Content(text: text, key: CacheKey(text: text))
+                return content(text)
             }
         }
+    }
+
+    private func content(_ text: String) -> Record.Content {
+        let text = prefix.isEmpty ? text : prefix + text
+        return Record.Content(text: text, key: CacheKey(text: text))
     }
 }
 

@@ -46,6 +46,8 @@ public struct FilterConfiguration: Sendable {
     public var storage: CacheStorage
     public var inputMode: InputMode
     public var textField: String
+    /// Put before every text before it is keyed (`--prefix`).
+    public var prefix = ""
     public var format: OutputFormat
     public var dtype: OutputDType
     public var outputField: String
@@ -146,11 +148,12 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
     let reporter = Reporter(
         verbosity: configuration.verbosity, showProgress: configuration.showProgress,
         providerStatistics: { provider?.providerStatistics })
-    let decoder = RecordDecoder(
+    var decoder = RecordDecoder(
         mode: configuration.inputMode, textField: configuration.textField,
         outputField: configuration.format.isMatrix || configuration.inputMode == .lines
             ? nil : configuration.outputField,
         maxLineBytes: configuration.maxLineBytes)
+    decoder.prefix = configuration.prefix
     let pipeline = Pipeline(
         store: store, provider: provider, decoder: decoder, writer: writer, settings: settings, reporter: reporter)
     defer { reporter.finish() }

@@ -94,7 +94,7 @@ final class S3Server: CustomStringConvertible {
     static var python: String {
         URL(fileURLWithPath: moto ?? "python3").deletingLastPathComponent().appendingPathComponent("python").path
     }
-    static let script = Embcache.packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/s3_objects.py").path
+    static let script = Embcache.fixtures.appendingPathComponent("s3_objects.py").path
 
     private func objects(_ arguments: [String], stdin: Data = Data()) throws -> ProcessResult {
         try runProcess(Self.python, [Self.script, endpoint] + arguments, stdin: stdin, environment: environment)
