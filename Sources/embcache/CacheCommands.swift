@@ -29,7 +29,9 @@ struct StatsCommand: EmbCacheSubcommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func execute(environment: [String: String]) throws {
-        let summary = try location.storage(environment).summarize(model: model.map { ModelIdentity(canonical: $0) })
+        let storage = try location.storage(environment)
+        let identity = try model.map { try identityNamed($0, in: storage, environment: environment) }
+        let summary = try storage.summarize(model: identity)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

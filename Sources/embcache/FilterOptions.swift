@@ -28,6 +28,12 @@ struct InputOptions: ParsableArguments {
             "Input format: jsonl (a JSON object per line) or lines (a plain text per line).", valueName: "mode"))
     var input: InputMode = .jsonl
 
+    @Option(
+        help: ArgumentHelp(
+            "Text put before every text before it is keyed and embedded (the \"query: \" or \"passage: \" that e5, bge and nomic models want).",
+            valueName: "text"))
+    var prefix = ""
+
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes.", valueName: "n"))
     var maxLineBytes = 16 << 20
 }
@@ -259,15 +265,16 @@ struct FilterOptions {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
         let path = ModelCatalog.path(flag: self.model.config, environment: environment)
-        let named = try model.flatMap {
-            try ModelCatalog.load(path: path, required: self.model.config != nil).model(named: $0)
-        }
-        let settings = ProviderSettings(flags: self, named: named)
+        let catalog = try model.map { _ in try ModelCatalog.load(path: path, required: self.model.config != nil) }
+        let named = model.flatMap { catalog?.model(named: $0) }
+        let storage = try cache.location.storage(environment)
+        var settings = ProviderSettings(flags: self, named: named)
+        settings.known = KnownModels(catalog: catalog, storage: storage)
         var (choice, identity) = try settings.resolve(model: model, environment: environment, offline: offline)
         if offline { choice = .none }
-        return FilterConfiguration(
+        var configuration = FilterConfiguration(
             inputs: input.files, identity: identity, provider: choice,
-            storage: try cache.location.storage(environment),
+            storage: storage,
             inputMode: input.input, textField: input.textField, format: output.format, dtype: output.dtype,
             outputField: output.outputField, normalize: !output.noNormalize, outputPath: output.output,
             window: settings.integer(runtime.window, "window"),
@@ -277,5 +284,17 @@ struct FilterOptions {
             maxLineBytes: input.maxLineBytes,
             verbosity: runtime.quiet ? .quiet : runtime.verbose ? .verbose : .normal,
             showProgress: isatty(STDERR_FILENO) == 1)
+        configuration.prefix = input.prefix
+        // A lookup of a name that is in neither the cache nor the config
+        // file can answer nothing: most likely a typo.
+        if offline, named == nil, let model, case .none = choice, local.modelPath == nil,
+            HashEmbedder.dimension(forModel: model) == nil,
+            !settings.known.mayHold(identity)
+        {
+            throw EmbCacheError.configuration(
+                "no model \"\(model)\" is known: not in the cache at \(storage.location) nor in the config file\(settings.known.closest(to: model))"
+            )
+        }
+        return configuration
     }
 }

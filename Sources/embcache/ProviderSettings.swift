@@ -6,6 +6,8 @@ import EmbCacheLocal
 struct ProviderSettings {
     let flags: FilterOptions
     let named: NamedModel?
+    /// What a misspelt model name is answered with.
+    var known = KnownModels(catalog: nil, storage: nil)
 
     init(flags: FilterOptions, named: NamedModel?) {
         self.flags = flags
@@ -80,7 +82,7 @@ struct ProviderSettings {
         case nil:
             guard offline else {
                 throw EmbCacheError.usage(
-                    "no provider for model \"\(model ?? providerModel)\": name one with --provider or in the config file, or use --offline to answer from the cache only"
+                    "no provider for model \"\(model ?? providerModel)\"\(known.closest(to: model ?? providerModel)): name one with --provider or in the config file, or use --offline to answer from the cache only"
                 )
             }
             return (.none, plain)
