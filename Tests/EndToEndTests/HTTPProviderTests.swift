@@ -103,6 +103,11 @@ import Testing
         #expect(result.status == 0, "\(result.stderrText)")
         #expect(result.stdout == expected.stdout)
         #expect(result.stderrText.contains(", \(case_.retries) retries, "), "\(result.stderrText)")
+        // Each retry is said as it comes, with the attempt and the wait.
+        let notices = result.stderrText.split(separator: "\n").filter {
+            $0.contains("; attempt ") && $0.hasPrefix("embcache: warning: openai: ")
+        }
+        #expect(notices.count == case_.retries, "\(result.stderrText)")
         #expect(!result.stderrText.contains(EmbeddingServer.key))
         try expectKeyNowhere(in: cache)
         if case_.fault.hasPrefix("no_base64") {
@@ -175,8 +180,9 @@ import Testing
         let flags = server.flags() + ["--cache-dir", cache.path, "--batch-size", "4", "--max-requests", "1"]
         let result = try Embcache.run(flags + case_.flags, stdin: corpus(12), environment: server.environment)
         #expect(result.status == case_.status)
-        #expect(
-            result.stderrText.firstMatch(of: try Regex("^embcache: " + case_.message)) != nil, "\(result.stderrText)")
+        // The error is the last line; the retries' notices may come before it.
+        let last = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.firstMatch(of: try Regex("^embcache: " + case_.message)) != nil, "\(result.stderrText)")
         // The key stays out of every message and every file of the cache.
         #expect(!result.stderrText.contains(EmbeddingServer.key))
         #expect(!result.stdoutText.contains(EmbeddingServer.key))

@@ -148,6 +148,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
     let reporter = Reporter(
         verbosity: configuration.verbosity, showProgress: configuration.showProgress,
         providerStatistics: { provider?.providerStatistics })
+    (provider as? HTTPProvider)?.reportRetries { reporter.warn($0) }
     var decoder = RecordDecoder(
         mode: configuration.inputMode, textField: configuration.textField,
         outputField: configuration.format.isMatrix || configuration.inputMode == .lines

@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 import Testing
 
@@ -6,6 +7,20 @@ import Testing
 /// The pieces of the HTTP providers that need no server: reading answers,
 /// reading Retry-After, pacing.
 @Suite struct HTTPPartsTests {
+    /// A host name that does not resolve is said at once: no retry fixes a
+    /// misspelt URL or a machine without a network (it once took 9
+    /// attempts and about 50 s of silence). A refused connection is still
+    /// retried: the server may be starting.
+    @Test func anUnresolvedHostIsFinalARefusedConnectionIsRetried() {
+        for code in [CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY] {
+            let failure = HTTPClient.failure(code)
+            #expect(!failure.isTransient)
+            #expect(failure.description.contains("not retried"), "\(failure.description)")
+        }
+        #expect(HTTPClient.failure(CURLE_COULDNT_CONNECT).isTransient)
+        #expect(HTTPClient.failure(CURLE_OPERATION_TIMEDOUT).isTransient)
+    }
+
     @Test func numberArraysAreReadStraightToFloat32() throws {
         // Decimals that round differently through Double than straight to
         // float32 are the trap: 1.00000005960464477539062500000001 is just

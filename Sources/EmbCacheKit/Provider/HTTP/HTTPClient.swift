@@ -40,6 +40,9 @@ enum TransportFailure: Error, Sendable, CustomStringConvertible {
     case timedOut
     /// No connection: refused, unreachable, name not resolved, TLS failed.
     case unreachable(String)
+    /// The host name does not resolve: no retry can fix a misspelt URL or
+    /// a machine without a network, so it is said at once.
+    case unresolved(String)
     /// The connection broke before the whole answer arrived.
     case dropped(String)
     /// Anything else libcurl reports: a bad URL, an unsupported scheme.
@@ -49,7 +52,7 @@ enum TransportFailure: Error, Sendable, CustomStringConvertible {
     var isTransient: Bool {
         switch self {
         case .timedOut, .unreachable, .dropped: true
-        case .failed: false
+        case .failed, .unresolved: false
         }
     }
 
@@ -57,6 +60,7 @@ enum TransportFailure: Error, Sendable, CustomStringConvertible {
         switch self {
         case .timedOut: "no answer within the timeout (see --timeout)"
         case .unreachable(let why): "cannot connect: \(why)"
+        case .unresolved(let why): "\(why): check the URL (--base-url) and the network; not retried"
         case .dropped(let why): "connection dropped: \(why)"
         case .failed(let why): why
         }
@@ -150,21 +154,23 @@ final class HTTPClient: Sendable {
         }
         guard code == CURLE_OK else {
             reusable = false
-            throw Self.failure(code, received: received)
+            throw Self.failure(code, overflowed: received.overflowed)
         }
         var status = 0
         embc_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: received.headers, body: received.body)
     }
 
-    private static func failure(_ code: CURLcode, received: Received) -> TransportFailure {
+    static func failure(_ code: CURLcode, overflowed: Bool = false) -> TransportFailure {
         let message = String(cString: curl_easy_strerror(code)).lowercased()
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timedOut
-        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SSL_CONNECT_ERROR:
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return .unresolved(message)
+        case CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR:
             return .unreachable(message)
-        case CURLE_WRITE_ERROR where received.overflowed:
+        case CURLE_WRITE_ERROR where overflowed:
             return .failed("the answer is larger than \(maxBodyBytes >> 20) MiB")
         case CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2,
             CURLE_HTTP2_STREAM:

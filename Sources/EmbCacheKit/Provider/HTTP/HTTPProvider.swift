@@ -96,6 +96,8 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
 
     private let client: HTTPClient
     private let wire: WireFormat
+    /// Told of each retry before its wait, so a run that waits says so.
+    private let retryNotice = Mutex<(@Sendable (String) -> Void)?>(nil)
     private let pacer: RequestPacer?
     private let statistics = Mutex(ProviderStatistics())
     /// Set when the run stops: a batch waiting to retry gives up.
@@ -103,6 +105,12 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     /// Cleared when the server refuses base64 answers: floats from then on.
     private let base64 = Atomic<Bool>(true)
     private let redactor: KeyRedactor?
+
+    /// `notice` gets a line for each retry: what failed, which attempt
+    /// comes next, and after how long.
+    public func reportRetries(to notice: @escaping @Sendable (String) -> Void) {
+        retryNotice.withLock { $0 = notice }
+    }
 
     public init(settings: HTTPProviderSettings) {
         self.settings = settings
@@ -231,6 +239,11 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                         "\(problem); gave up after \(attempt + 1) attempts: waiting \(String(format: "%.3g", pause.seconds)) s more would pass --max-retry-wait"
                 )
             }
+            let notice = retryNotice.withLock { $0 }
+            notice?(
+                redact(
+                    "\(name): \(problem); attempt \(attempt + 2) of \(settings.maxRetries + 1) in "
+                        + String(format: "%.1f s", pause.seconds) + (rateLimited ? " (rate limited)" : "")))
             try self.pause(pause)
             waited += pause
             attempt += 1
