@@ -38,41 +38,48 @@ public struct HashEmbedder: EmbeddingProvider {
         texts.map(vector)
     }
 
+    /// One pass over the text's own bytes, holding only the last word and
+    /// the last three character starts: a text of any size costs `d`
+    /// doubles, not arrays as long as the text. Every weight is 1 or 0.5,
+    /// so each sum is exact and the order of the additions does not matter.
     public func vector(for text: String) -> [Float] {
         var sums = [Double](repeating: 0, count: width)
-        var bytes = [UInt8](text.utf8)
-        for i in bytes.indices where (0x41...0x5A).contains(bytes[i]) { bytes[i] |= 0x20 }
-
         func add(_ hash: UInt64, _ weight: Double) {
             let mixed = splitMix(hash)
             sums[Int(mixed % UInt64(width))] += (mixed >> 63) == 0 ? weight : -weight
         }
-
-        var words: [Range<Int>] = []
-        var start: Int?
-        for i in 0...bytes.count {
-            let isWord = i < bytes.count && Self.isWordByte(bytes[i])
-            if isWord, start == nil { start = i }
-            if !isWord, let s = start {
-                words.append(s..<i)
-                start = nil
+        var text = text
+        text.withUTF8 { bytes in
+            // The text lowered, with a space added at each end: position p
+            // of it is byte p - 1 of the text.
+            let count = bytes.count + 2
+            let padded = PaddedLowered(bytes: bytes)
+            var previousWord: Range<Int>?
+            var wordStart: Int?
+            // Starts of the last characters, oldest first, in `padded`.
+            var starts: (Int, Int, Int) = (0, 0, 0)
+            var startCount = 0
+            for p in 0..<count {
+                let byte = padded[p]
+                let isWord = p > 0 && p < count - 1 && Self.isWordByte(byte)
+                if isWord, wordStart == nil { wordStart = p }
+                if !isWord, let s = wordStart {
+                    let word = s..<p
+                    add(fnv(prefix: "w:", padded, word), 1)
+                    if let first = previousWord {
+                        var hash = fnv(prefix: "b:", padded, first)
+                        hash = fnv(continuing: hash, CollectionOfOne(0x20))
+                        add(fnv(continuing: hash, padded, word), 1)
+                    }
+                    previousWord = word
+                    wordStart = nil
+                }
+                guard byte & 0xC0 != 0x80 else { continue }
+                if startCount >= 3 { add(fnv(prefix: "c:", padded, starts.0..<p), 0.5) }
+                starts = (starts.1, starts.2, p)
+                startCount += 1
             }
-        }
-        for word in words {
-            add(fnv(prefix: "w:", bytes[word]), 1)
-        }
-        for (first, second) in zip(words, words.dropFirst()) {
-            var hash = fnv(prefix: "b:", bytes[first])
-            hash = fnv(continuing: hash, CollectionOfOne(0x20))
-            add(fnv(continuing: hash, bytes[second]), 1)
-        }
-        let padded = [0x20] + bytes + [0x20]
-        let starts = padded.indices.filter { padded[$0] & 0xC0 != 0x80 }
-        if starts.count >= 3 {
-            for i in 0..<(starts.count - 2) {
-                let end = i + 3 < starts.count ? starts[i + 3] : padded.count
-                add(fnv(prefix: "c:", padded[starts[i]..<end]), 0.5)
-            }
+            if startCount >= 3 { add(fnv(prefix: "c:", padded, starts.0..<count), 0.5) }
         }
 
         let norm = sums.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -101,9 +108,30 @@ private func fnv<C: Collection>(continuing hash: UInt64, _ bytes: C) -> UInt64 w
     return hash
 }
 
-private func fnv<C: Collection>(prefix: StaticString, _ bytes: C) -> UInt64 where C.Element == UInt8 {
+private func fnv(continuing hash: UInt64, _ padded: PaddedLowered, _ range: Range<Int>) -> UInt64 {
+    var hash = hash
+    for p in range {
+        hash ^= UInt64(padded[p])
+        hash = hash &* fnvPrime
+    }
+    return hash
+}
+
+private func fnv(prefix: StaticString, _ padded: PaddedLowered, _ range: Range<Int>) -> UInt64 {
     let start = prefix.withUTF8Buffer { fnv(continuing: fnvOffset, $0) }
-    return fnv(continuing: start, bytes)
+    return fnv(continuing: start, padded, range)
+}
+
+/// A text's bytes with ASCII letters lowered and a space at each end, read
+/// in place.
+private struct PaddedLowered {
+    let bytes: UnsafeBufferPointer<UInt8>
+
+    subscript(position: Int) -> UInt8 {
+        guard position > 0 && position <= bytes.count else { return 0x20 }
+        let byte = bytes[position - 1]
+        return (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+    }
 }
 
 private func splitMix(_ value: UInt64) -> UInt64 {
