@@ -213,28 +213,56 @@ struct JSONScanner {
     private mutating func string(decode: Bool, keepEscapedBytes: Bool = false) throws(Failure) -> String? {
         index += 1
         let start = index
-        var decoded: [UInt8]?
+        var escaped = false
         while true {
             guard let byte = peek else { throw failure("unterminated string") }
             switch byte {
             case UInt8(ascii: "\""):
                 let end = index
                 index += 1
-                if let decoded { return decode || keepEscapedBytes ? String(decoding: decoded, as: UTF8.self) : nil }
+                if escaped { return decode || keepEscapedBytes ? unescaped(start..<end) : nil }
                 return decode ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) : nil
             case UInt8(ascii: "\\"):
-                if decoded == nil && (decode || keepEscapedBytes) { decoded = Array(bytes[start..<index]) }
-                try escape(into: &decoded)
+                escaped = true
+                _ = try escape()
             case 0..<0x20:
                 throw failure("control character in a string")
             default:
-                decoded?.append(byte)
                 index += 1
             }
         }
     }
 
-    private mutating func escape(into decoded: inout [UInt8]?) throws(Failure) {
+    /// The text of a string's contents, checked already, whose escapes
+    /// are decoded straight into the String: an escape is never shorter
+    /// than what it stands for, so the contents' size is room enough, and
+    /// a long text is not built twice (bytes, then String).
+    private func unescaped(_ contents: Range<Int>) -> String {
+        var reader = self
+        reader.index = contents.lowerBound
+        return String(unsafeUninitializedCapacity: contents.count) { out in
+            var count = 0
+            while reader.index < contents.upperBound {
+                let byte = bytes[reader.index]
+                guard byte == UInt8(ascii: "\\") else {
+                    out[count] = byte
+                    count += 1
+                    reader.index += 1
+                    continue
+                }
+                let scalar = (try? reader.escape()) ?? "\u{FFFD}"
+                UTF8.encode(scalar) { unit in
+                    out[count] = unit
+                    count += 1
+                }
+            }
+            return count
+        }
+    }
+
+    /// Reads an escape at `index` (its backslash); returns what it stands
+    /// for.
+    private mutating func escape() throws(Failure) -> Unicode.Scalar {
         let at = index
         index += 1
         guard let byte = peek else { throw failure("unterminated string") }
@@ -251,10 +279,7 @@ struct JSONScanner {
             case UInt8(ascii: "t"): 0x09
             default: nil
             }
-        if let simple {
-            decoded?.append(simple)
-            return
-        }
+        if let simple { return Unicode.Scalar(simple) }
         guard byte == UInt8(ascii: "u") else { throw failure("invalid escape", at: at) }
         var scalar = try hex4(at: at)
         if (0xD800...0xDBFF).contains(scalar) {
@@ -268,7 +293,7 @@ struct JSONScanner {
         } else if (0xDC00...0xDFFF).contains(scalar) {
             throw failure("unpaired surrogate escape", at: at)
         }
-        if decoded != nil { decoded!.append(contentsOf: UTF8.encode(Unicode.Scalar(scalar)!)!) }
+        return Unicode.Scalar(scalar)!
     }
 
     private mutating func hex4(at escapeStart: Int) throws(Failure) -> UInt32 {

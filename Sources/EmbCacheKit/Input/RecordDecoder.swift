@@ -11,6 +11,8 @@ public enum InputMode: String, Sendable, CaseIterable {
 /// is wrong with it.
 public struct Record: Sendable {
     public var location: SourceLocation
+    /// The line as read; empty with `--input lines`, whose output is made
+    /// of the text, so a line is not held twice.
     public var bytes: [UInt8]
     public var content: Result<Content, InputProblem>
     /// Whether the bytes are a JSON object the output can add a field to,
@@ -69,18 +71,23 @@ public struct RecordDecoder: Sendable {
     public func decode(_ line: Line) -> Record {
         var shape = Record.ObjectShape.notExtensible
         let content = Result { () throws(InputProblem) in try decodeContent(line, shape: &shape) }
-        return Record(location: line.location, bytes: line.bytes, content: content, object: shape)
+        return Record(location: line.location, bytes: mode == .lines ? [] : line.bytes, content: content, object: shape)
     }
 
     private func decodeContent(_ line: Line, shape: inout Record.ObjectShape) throws(InputProblem) -> Record.Content {
         if line.tooLong { throw InputProblem.lineTooLong(limit: maxLineBytes) }
-        guard let string = String(validating: line.bytes, as: UTF8.self) else {
-            throw InputProblem.invalidUTF8(byteOffset: firstInvalidUTF8Offset(line.bytes))
-        }
         switch mode {
         case .lines:
+            guard let string = String(validating: line.bytes, as: UTF8.self) else {
+                throw InputProblem.invalidUTF8(byteOffset: firstInvalidUTF8Offset(line.bytes))
+            }
             return content(string)
         case .jsonl:
+            // Checked in place: a String of the whole line would be one
+            // more copy of it, alive while the text is decoded.
+            guard (try? UTF8Span(validating: line.bytes.span)) != nil else {
+                throw InputProblem.invalidUTF8(byteOffset: firstInvalidUTF8Offset(line.bytes))
+            }
             let scanned: JSONScanner.Result
             do {
                 scanned = try line.bytes.withUnsafeBufferPointer { bytes throws(JSONScanner.Failure) in

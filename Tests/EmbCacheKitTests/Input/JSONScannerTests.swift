@@ -77,6 +77,19 @@ import Testing
         #expect(try scan(#"{"text":"first","text":"last"}"#).found[0] == .string("last"))
     }
 
+    /// A text with escapes is decoded straight into its String, in the
+    /// room its escaped form takes (issue 15, item 5); escapes shrink it
+    /// by up to two thirds.
+    @Test func escapedTextsDecodeInPlace() throws {
+        let escaped = #"a\u00e9\ud83d\ude80\n\"\\\/\u0041"#
+        let decoded = "a\u{E9}\u{1F680}\n\"\\/A"
+        #expect(try scan(#"{"text":""# + escaped + #""}"#).found[0] == .string(decoded))
+        let many = String(repeating: escaped, count: 10_000)
+        #expect(try scan(#"{"text":""# + many + #""}"#).found[0] == .string(String(repeating: decoded, count: 10_000)))
+        #expect(try scan(#"{"text":"\u65e5\u672c"}"#).found[0] == .string("日本"))
+        #expect(try scan(#"{"text":"\\"}"#).found[0] == .string("\\"))
+    }
+
     @Test func shapeAndOutputFieldAreReported() throws {
         #expect(try scan("{}").isEmptyObject)
         #expect(try !scan(#"{"a":1}"#).isEmptyObject)
