@@ -24,20 +24,45 @@ public final class JSONLinesWriter: RecordWriter {
     public func write(_ rows: [OutputRow]) throws {
         // Number formatting is the hot loop of a warm run: spread it over
         // the cores in runs of rows, each into one buffer, written in order.
+        // A large row is left out of its run's buffer and written on its
+        // own, from the record's bytes: copying it would hold it twice.
         let encoder = self.encoder
         let runs = stride(from: 0, to: rows.count, by: 64).map { $0..<min($0 + 64, rows.count) }
         let chunks = runs.concurrentMap(minimumCount: 2) { run in
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(run.count * 4096)
-            for index in run { encoder.encode(rows[index], into: &bytes) }
-            return bytes
+            var chunk = EncodedRun()
+            chunk.bytes.reserveCapacity(run.count * 4096)
+            for index in run {
+                if encoder.isLarge(rows[index]) {
+                    chunk.large.append((chunk.bytes.count, index))
+                } else {
+                    encoder.encode(rows[index], into: &chunk.bytes)
+                }
+            }
+            return chunk
         }
-        for chunk in chunks { try sink.write(chunk) }
+        for chunk in chunks {
+            try chunk.bytes.withUnsafeBytes { bytes in
+                var written = 0
+                for (offset, index) in chunk.large {
+                    try sink.write(UnsafeRawBufferPointer(rebasing: bytes[written..<offset]))
+                    written = offset
+                    try encoder.write(rows[index], to: sink)
+                }
+                try sink.write(UnsafeRawBufferPointer(rebasing: bytes[written...]))
+            }
+        }
     }
 
     public func finish(dimension: Int?) throws {
         try sink.flush()
     }
+}
+
+/// A run of rows encoded: their bytes, and where each large row, written
+/// on its own, goes between them.
+private struct EncodedRun: Sendable {
+    var bytes: [UInt8] = []
+    var large: [(offset: Int, row: Int)] = []
 }
 
 /// Formats one record; shared by the workers of one window.
@@ -46,6 +71,13 @@ struct JSONRecordEncoder: Sendable {
     let encoding: JSONLinesWriter.Encoding
     let normalize: Bool
     let linesInput: Bool
+
+    /// Rows over a megabyte are written in pieces.
+    static let largeRow = 1 << 20
+
+    func isLarge(_ row: OutputRow) -> Bool {
+        (linesInput ? row.text?.utf8.count ?? 0 : row.bytes.count) > Self.largeRow
+    }
 
     func encode(_ row: OutputRow, into out: inout [UInt8]) {
         if linesInput {
@@ -57,6 +89,41 @@ struct JSONRecordEncoder: Sendable {
             out.append(contentsOf: row.bytes[..<close])
             if !row.isEmptyObject { out.append(UInt8(ascii: ",")) }
         }
+        encodeField(row, into: &out)
+    }
+
+    /// As `encode`, straight to the sink: the record's bytes as they are,
+    /// a text escaped a megabyte at a time, so no copy as large as the row
+    /// is made.
+    func write(_ row: OutputRow, to sink: ByteSink) throws {
+        var out: [UInt8] = []
+        if linesInput {
+            out.append(contentsOf: "{\"text\":".utf8)
+            if var text = row.text {
+                out.append(UInt8(ascii: "\""))
+                try text.withUTF8 { bytes in
+                    for start in stride(from: 0, to: bytes.count, by: Self.largeRow) {
+                        appendJSONStringContents(bytes[start..<min(start + Self.largeRow, bytes.count)], to: &out)
+                        try sink.write(out)
+                        out.removeAll(keepingCapacity: true)
+                    }
+                }
+                out.append(UInt8(ascii: "\""))
+            } else {
+                out.append(contentsOf: "null".utf8)
+            }
+            out.append(UInt8(ascii: ","))
+        } else {
+            let close = row.bytes.lastIndex(of: UInt8(ascii: "}")) ?? row.bytes.endIndex
+            try row.bytes.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[..<close])) }
+            if !row.isEmptyObject { out.append(UInt8(ascii: ",")) }
+        }
+        encodeField(row, into: &out)
+        try sink.write(out)
+    }
+
+    /// The added field and what follows it to the end of the line.
+    private func encodeField(_ row: OutputRow, into out: inout [UInt8]) {
         out.append(contentsOf: fieldPrefix)
         if let vector = row.vector {
             let values = outputVector(vector, normalize: normalize)

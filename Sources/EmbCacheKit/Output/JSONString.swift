@@ -1,9 +1,16 @@
 /// Appends `text` as a JSON string: quotes, backslashes and control
 /// characters escaped, everything else as its UTF-8 bytes.
 func appendJSONString(_ text: String, to out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
     out.append(UInt8(ascii: "\""))
-    for byte in text.utf8 {
+    appendJSONStringContents(text.utf8, to: &out)
+    out.append(UInt8(ascii: "\""))
+}
+
+/// Appends UTF-8 bytes as the inside of a JSON string. Only ASCII bytes
+/// are escaped, so a text may be cut anywhere and escaped piece by piece.
+func appendJSONStringContents<Bytes: Sequence<UInt8>>(_ bytes: Bytes, to out: inout [UInt8]) {
+    let hex = Array("0123456789abcdef".utf8)
+    for byte in bytes {
         switch byte {
         case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
         case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
@@ -15,7 +22,6 @@ func appendJSONString(_ text: String, to out: inout [UInt8]) {
         default: out.append(byte)
         }
     }
-    out.append(UInt8(ascii: "\""))
 }
 
 /// Builds a JSON object member by member, strings escaped as records are.

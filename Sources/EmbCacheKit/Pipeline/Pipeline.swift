@@ -386,6 +386,9 @@ public final class Pipeline {
     ) -> ([OutputRow], EmbCacheError?) {
         var rows: [OutputRow] = []
         rows.reserveCapacity(records.count)
+        // A row keeps its text only when the output is made of it: a
+        // record's text is released once committed, not held until written.
+        let keepsText = decoder.mode == .lines
         for record in records {
             var problem: InputProblem
             switch record.content {
@@ -393,8 +396,8 @@ public final class Pipeline {
                 if let vector = vectors[content.key] {
                     rows.append(
                         OutputRow(
-                            bytes: record.bytes, isEmptyObject: record.object == .empty, text: content.text,
-                            vector: vector))
+                            bytes: record.bytes, isEmptyObject: record.object == .empty,
+                            text: keepsText ? content.text : nil, vector: vector))
                     continue
                 }
                 problem = rejections[content.key] ?? .notInCache
@@ -420,7 +423,7 @@ public final class Pipeline {
     /// bytes are not a JSON object is replaced by `{}` so the output stays
     /// valid JSON Lines, one line per input record.
     private func nullRow(for record: Record) -> OutputRow {
-        let text = try? record.content.get().text
+        let text = decoder.mode == .lines ? try? record.content.get().text : nil
         switch record.object {
         case .notExtensible where decoder.mode == .jsonl:
             return OutputRow(bytes: Array("{}".utf8), isEmptyObject: true, text: text, vector: nil)
