@@ -138,6 +138,19 @@ final class SQLiteStatement {
         if code != SQLITE_OK { throw connection.error(code, sql: sql) }
     }
 
+    /// Binds a text without copying it, steps, and resets: SQLite reads
+    /// the text in place, where a bound copy would be one more of a text
+    /// of hundreds of megabytes in memory.
+    func step(bindingText text: String, at index: Int32) throws {
+        var text = text
+        try text.withUTF8 { bytes in
+            defer { reset() }
+            let code = sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), nil)
+            if code != SQLITE_OK { throw connection.error(code, sql: sql) }
+            try step()
+        }
+    }
+
     func bind(_ value: Int, at index: Int32) throws {
         let code = sqlite3_bind_int64(handle, index, sqlite3_int64(value))
         if code != SQLITE_OK { throw connection.error(code, sql: sql) }

@@ -337,8 +337,7 @@ public final class SQLiteStore: VectorStore {
         for entry in entries {
             text.reset()
             try entry.key.withUnsafeBytes { bytes in try text.bind(bytes, at: 1) }
-            try text.bind(text: entry.text, at: 2)
-            try text.step()
+            try text.step(bindingText: entry.text, at: 2)
         }
     }
 
