@@ -167,6 +167,12 @@ struct RuntimeOptions: ParsableArguments {
             valueName: "n"))
     var window: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Most bytes of input lines in one window (default: 8388608); a longer line makes a window of its own.",
+            valueName: "n"))
+    var windowBytes: Int?
+
     @Flag(name: .shortAndLong, help: "No warnings and no progress line.")
     var quiet = false
 
@@ -227,6 +233,7 @@ extension HTTPOptions {
 extension RuntimeOptions {
     func validate() throws {
         if let window, window < 1 { throw ValidationError("--window must be at least 1") }
+        if let windowBytes, windowBytes < 1 { throw ValidationError("--window-bytes must be at least 1") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
     }
 }
@@ -277,7 +284,7 @@ struct FilterOptions {
             storage: storage,
             inputMode: input.input, textField: input.textField, format: output.format, dtype: output.dtype,
             outputField: output.outputField, normalize: !output.noNormalize, outputPath: output.output,
-            window: settings.integer(runtime.window, "window"),
+            window: settings.integer(runtime.window, "window"), windowBytes: runtime.windowBytes,
             batchSize: settings.integer(requests.batchSize, "batch-size"),
             batchBytes: settings.integer(requests.batchBytes, "batch-bytes"),
             maxRequests: settings.integer(requests.maxRequests, "max-requests") ?? 4, onError: output.onError,

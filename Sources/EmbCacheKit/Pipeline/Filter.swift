@@ -57,6 +57,9 @@ public struct FilterConfiguration: Sendable {
     /// nil: large enough for every request in flight to carry a full
     /// batch twice over.
     public var window: Int?
+    /// Most bytes of input lines in one window; nil:
+    /// `PipelineSettings.defaultWindowBytes`.
+    public var windowBytes: Int?
     public var batchSize: Int?
     public var batchBytes: Int?
     public var maxRequests: Int
@@ -69,7 +72,8 @@ public struct FilterConfiguration: Sendable {
         inputs: [String], identity: ModelIdentity, provider: ProviderChoice, storage: CacheStorage,
         inputMode: InputMode = .jsonl, textField: String = "text", format: OutputFormat = .jsonl,
         dtype: OutputDType = .float32, outputField: String = "embedding", normalize: Bool = true,
-        outputPath: String? = nil, window: Int? = nil, batchSize: Int? = nil, batchBytes: Int? = nil,
+        outputPath: String? = nil, window: Int? = nil, windowBytes: Int? = nil, batchSize: Int? = nil,
+        batchBytes: Int? = nil,
         maxRequests: Int = 4, onError: ErrorPolicy = .fail, maxLineBytes: Int = 16 << 20,
         verbosity: Reporter.Verbosity = .normal, showProgress: Bool = false
     ) {
@@ -85,6 +89,7 @@ public struct FilterConfiguration: Sendable {
         self.normalize = normalize
         self.outputPath = outputPath
         self.window = window
+        self.windowBytes = windowBytes
         self.batchSize = batchSize
         self.batchBytes = batchBytes
         self.maxRequests = maxRequests
@@ -141,6 +146,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes)
     let settings = PipelineSettings(
         windowSize: configuration.window ?? defaultWindow(configuration, limits: limits),
+        windowBytes: configuration.windowBytes ?? PipelineSettings.defaultWindowBytes,
         limits: limits,
         maxRequests: configuration.maxRequests,
         onError: configuration.onError,

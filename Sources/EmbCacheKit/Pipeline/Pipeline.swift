@@ -14,6 +14,11 @@ public enum ErrorPolicy: String, Sendable, CaseIterable {
 public struct PipelineSettings: Sendable {
     /// Records read, looked up and committed together.
     public var windowSize: Int
+    /// The most bytes of input lines one window holds; a longer line makes
+    /// a window of its own. Several windows are in flight at once (see
+    /// `run`), so this, not the record count, bounds the memory of long
+    /// records.
+    public var windowBytes: Int
     /// The most texts and bytes one provider request carries.
     public var limits: BatchLimits
     /// Provider requests in flight at once.
@@ -22,19 +27,31 @@ public struct PipelineSettings: Sendable {
     /// Windows that may wait for their commit.
     public var commitQueue: Int
 
-    public init(windowSize: Int, limits: BatchLimits, maxRequests: Int, onError: ErrorPolicy, commitQueue: Int = 1) {
+    public init(
+        windowSize: Int, windowBytes: Int = PipelineSettings.defaultWindowBytes, limits: BatchLimits, maxRequests: Int,
+        onError: ErrorPolicy, commitQueue: Int = 1
+    ) {
         self.windowSize = windowSize
+        self.windowBytes = windowBytes
         self.limits = limits
         self.maxRequests = maxRequests
         self.onError = onError
         self.commitQueue = commitQueue
     }
+
+    /// Up to ten windows are in flight with a local provider, fourteen
+    /// with a remote one: one being read, two decoded, the one being looked
+    /// up and the one waiting for its requests, up to three waiting for
+    /// their commit and as many being committed, two encoded and one being
+    /// written. Each line is held about twice (its bytes and its text), so
+    /// 8 MiB a window keeps the records in flight within about 200 MB.
+    public static let defaultWindowBytes = 8 << 20
 }
 
 /// The filter: reads records in windows, answers each window from the
 /// store, computes the distinct misses in batches, commits them in one
 /// transaction, and writes the window in input order. Memory is bounded by
-/// the window, never by the input.
+/// the window (its records and its bytes), never by the input.
 public final class Pipeline {
     private let store: VectorStore
     private let provider: EmbeddingProvider?
@@ -71,11 +88,13 @@ public final class Pipeline {
         let writeFailure = Mutex<Error?>(nil)
 
         let decoder = self.decoder
-        let windowSize = settings.windowSize
+        let (windowSize, windowBytes) = (settings.windowSize, settings.windowBytes)
         reading.enter()
         Thread.detachNewThread {
             do {
-                try Self.readWindows(inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize) {
+                try Self.readWindows(
+                    inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize, bytes: windowBytes
+                ) {
                     decoded.push(.success(Self.decode($0, with: decoder)))
                 }
             } catch {
@@ -193,21 +212,31 @@ public final class Pipeline {
     }
 
     /// Reads non-blank lines from each input in turn and hands them on in
-    /// windows; stops early when `deliver` returns false.
-    private static func readWindows(
-        _ inputs: [String], maxLineBytes: Int, decoder: RecordDecoder, size: Int, deliver: ([Line]) -> Bool
+    /// windows of at most `size` lines and `bytes` bytes (a longer line goes
+    /// alone); stops early when `deliver` returns false.
+    static func readWindows(
+        _ inputs: [String], maxLineBytes: Int, decoder: RecordDecoder, size: Int, bytes budget: Int,
+        deliver: ([Line]) -> Bool
     ) throws {
         var window: [Line] = []
+        var bytes = 0
         window.reserveCapacity(size)
         do {
             for input in inputs {
                 let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
                 while let line = try reader.next() {
                     if decoder.isBlank(line) { continue }
+                    if !window.isEmpty && bytes + line.bytes.count > budget {
+                        guard deliver(window) else { return }
+                        window.removeAll(keepingCapacity: true)
+                        bytes = 0
+                    }
                     window.append(line)
+                    bytes += line.bytes.count
                     if window.count == size {
                         guard deliver(window) else { return }
                         window.removeAll(keepingCapacity: true)
+                        bytes = 0
                     }
                 }
             }
