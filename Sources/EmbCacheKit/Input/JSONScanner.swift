@@ -35,6 +35,9 @@ struct JSONScanner {
         var hasOutputField = false
         /// One entry per path asked for.
         var found: [Found?]
+        /// Where each string found stands in the bytes, between its
+        /// quotes, when it has no escapes: its text is those very bytes.
+        var verbatim: [Range<Int>?]
     }
 
     struct Failure: Error, Equatable {
@@ -48,13 +51,16 @@ struct JSONScanner {
     private let outputField: [UInt8]?
     private var index = 0
     private var depth = 0
+    /// Whether the last string read had escapes.
+    private var lastStringEscaped = false
     private var result: Result
 
     private init(bytes: UnsafeBufferPointer<UInt8>, paths: [[[UInt8]]], outputField: [UInt8]?) {
         self.bytes = bytes
         self.paths = paths
         self.outputField = outputField
-        self.result = Result(found: Array(repeating: nil, count: paths.count))
+        self.result = Result(
+            found: Array(repeating: nil, count: paths.count), verbatim: Array(repeating: nil, count: paths.count))
     }
 
     /// Scans a record; each path is a list of keys from the top object.
@@ -89,6 +95,7 @@ struct JSONScanner {
         skipWhitespace()
         guard let byte = peek else { throw failure("unexpected end of line") }
         var found: Found
+        var verbatim: Range<Int>?
         switch byte {
         case UInt8(ascii: "{"):
             found = .other("an object")
@@ -97,7 +104,9 @@ struct JSONScanner {
             let numbers = try array(collecting: !capture.isEmpty)
             found = numbers.map(Found.numbers) ?? .other("an array")
         case UInt8(ascii: "\""):
+            let start = index + 1
             found = .string(try string(decode: !capture.isEmpty) ?? "")
+            if !lastStringEscaped { verbatim = start..<(index - 1) }
         case UInt8(ascii: "t"):
             try literal("true")
             found = .other("a boolean")
@@ -113,7 +122,10 @@ struct JSONScanner {
         default:
             throw unexpected()
         }
-        for slot in capture { result.found[slot] = found }
+        for slot in capture {
+            result.found[slot] = found
+            result.verbatim[slot] = verbatim
+        }
     }
 
     private mutating func object(level: Int, onPaths: [Int], top: Bool) throws(Failure) {
@@ -220,6 +232,7 @@ struct JSONScanner {
             case UInt8(ascii: "\""):
                 let end = index
                 index += 1
+                lastStringEscaped = escaped
                 if escaped { return decode || keepEscapedBytes ? unescaped(start..<end) : nil }
                 return decode ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) : nil
             case UInt8(ascii: "\\"):

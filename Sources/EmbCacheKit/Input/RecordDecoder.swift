@@ -11,14 +11,18 @@ public enum InputMode: String, Sendable, CaseIterable {
 /// is wrong with it.
 public struct Record: Sendable {
     public var location: SourceLocation
-    /// The line as read; empty with `--input lines`, whose output is made
-    /// of the text, so a line is not held twice.
+    /// The line as read; without its text when `textOffset` is set; empty
+    /// with `--input lines`, whose output is made of the text. So a long
+    /// line is not held twice, once in bytes and once in its text.
     public var bytes: [UInt8]
     public var content: Result<Content, InputProblem>
     /// Whether the bytes are a JSON object the output can add a field to,
     /// and if so whether it is empty (`{}` takes the field without a
     /// comma). Known even for records whose text is unusable.
     public var object: ObjectShape
+    /// Where the text's own bytes were cut out of `bytes` (a long text
+    /// without escapes): the line is `bytes` with the text put back there.
+    public var textOffset: Int? = nil
 
     public enum ObjectShape: Sendable {
         case notExtensible
@@ -68,13 +72,31 @@ public struct RecordDecoder: Sendable {
         }
     }
 
+    /// Texts at least this long, without escapes, are cut out of their
+    /// record's bytes.
+    static let cutTextBytes = 64 << 10
+
     public func decode(_ line: Line) -> Record {
         var shape = Record.ObjectShape.notExtensible
-        let content = Result { () throws(InputProblem) in try decodeContent(line, shape: &shape) }
-        return Record(location: line.location, bytes: mode == .lines ? [] : line.bytes, content: content, object: shape)
+        var verbatim: Range<Int>?
+        let content = Result { () throws(InputProblem) in
+            try decodeContent(line, shape: &shape, verbatim: &verbatim)
+        }
+        if mode == .lines { return Record(location: line.location, bytes: [], content: content, object: shape) }
+        guard case .success = content, let verbatim, verbatim.count >= Self.cutTextBytes else {
+            return Record(location: line.location, bytes: line.bytes, content: content, object: shape)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(line.bytes.count - verbatim.count)
+        bytes.append(contentsOf: line.bytes[..<verbatim.lowerBound])
+        bytes.append(contentsOf: line.bytes[verbatim.upperBound...])
+        return Record(
+            location: line.location, bytes: bytes, content: content, object: shape, textOffset: verbatim.lowerBound)
     }
 
-    private func decodeContent(_ line: Line, shape: inout Record.ObjectShape) throws(InputProblem) -> Record.Content {
+    private func decodeContent(
+        _ line: Line, shape: inout Record.ObjectShape, verbatim: inout Range<Int>?
+    ) throws(InputProblem) -> Record.Content {
         if line.tooLong { throw InputProblem.lineTooLong(limit: maxLineBytes) }
         switch mode {
         case .lines:
@@ -106,6 +128,8 @@ public struct RecordDecoder: Sendable {
             case .numbers: throw InputProblem.fieldNotString(path, found: "an array")
             case .string(let text):
                 if text.isEmpty { throw InputProblem.emptyText }
+                // With a prefix, the text is not the record's bytes: keep them.
+                if prefix.isEmpty { verbatim = scanned.verbatim[0] }
                 return content(text)
             }
         }

@@ -76,7 +76,8 @@ struct JSONRecordEncoder: Sendable {
     static let largeRow = 1 << 20
 
     func isLarge(_ row: OutputRow) -> Bool {
-        (linesInput ? row.text?.utf8.count ?? 0 : row.bytes.count) > Self.largeRow
+        let text = row.text?.utf8.count ?? 0
+        return (linesInput ? text : row.bytes.count + (row.textOffset == nil ? 0 : text)) > Self.largeRow
     }
 
     func encode(_ row: OutputRow, into out: inout [UInt8]) {
@@ -86,15 +87,21 @@ struct JSONRecordEncoder: Sendable {
             out.append(UInt8(ascii: ","))
         } else {
             let close = row.bytes.lastIndex(of: UInt8(ascii: "}")) ?? row.bytes.endIndex
-            out.append(contentsOf: row.bytes[..<close])
+            if let offset = row.textOffset, var text = row.text {
+                out.append(contentsOf: row.bytes[..<offset])
+                text.withUTF8 { out.append(contentsOf: $0) }
+                out.append(contentsOf: row.bytes[offset..<max(offset, close)])
+            } else {
+                out.append(contentsOf: row.bytes[..<close])
+            }
             if !row.isEmptyObject { out.append(UInt8(ascii: ",")) }
         }
         encodeField(row, into: &out)
     }
 
-    /// As `encode`, straight to the sink: the record's bytes as they are,
-    /// a text escaped a megabyte at a time, so no copy as large as the row
-    /// is made.
+    /// As `encode`, straight to the sink: the record's bytes and text as
+    /// they are, a text of --input lines escaped a megabyte at a time, so
+    /// no copy as large as the row is made.
     func write(_ row: OutputRow, to sink: ByteSink) throws {
         var out: [UInt8] = []
         if linesInput {
@@ -115,7 +122,15 @@ struct JSONRecordEncoder: Sendable {
             out.append(UInt8(ascii: ","))
         } else {
             let close = row.bytes.lastIndex(of: UInt8(ascii: "}")) ?? row.bytes.endIndex
-            try row.bytes.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[..<close])) }
+            try row.bytes.withUnsafeBytes { bytes in
+                if let offset = row.textOffset, var text = row.text {
+                    try sink.write(UnsafeRawBufferPointer(rebasing: bytes[..<offset]))
+                    try text.withUTF8 { try sink.write(UnsafeRawBufferPointer($0)) }
+                    try sink.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<max(offset, close)]))
+                } else {
+                    try sink.write(UnsafeRawBufferPointer(rebasing: bytes[..<close]))
+                }
+            }
             if !row.isEmptyObject { out.append(UInt8(ascii: ",")) }
         }
         encodeField(row, into: &out)

@@ -55,12 +55,16 @@ public struct OutputRow: Sendable {
     public var isEmptyObject: Bool
     public var text: String?
     public var vector: [Float]?
+    /// Where `text` goes back into `bytes`, when the record's bytes were
+    /// kept without it (`Record.textOffset`).
+    public var textOffset: Int?
 
-    public init(bytes: [UInt8], isEmptyObject: Bool, text: String?, vector: [Float]?) {
+    public init(bytes: [UInt8], isEmptyObject: Bool, text: String?, vector: [Float]?, textOffset: Int? = nil) {
         self.bytes = bytes
         self.isEmptyObject = isEmptyObject
         self.text = text
         self.vector = vector
+        self.textOffset = textOffset
     }
 }
 

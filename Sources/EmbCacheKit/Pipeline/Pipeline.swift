@@ -426,7 +426,8 @@ public final class Pipeline {
                     rows.append(
                         OutputRow(
                             bytes: record.bytes, isEmptyObject: record.object == .empty,
-                            text: keepsText ? content.text : nil, vector: vector))
+                            text: keepsText || record.textOffset != nil ? content.text : nil, vector: vector,
+                            textOffset: record.textOffset))
                     continue
                 }
                 problem = rejections[content.key] ?? .notInCache
@@ -452,12 +453,14 @@ public final class Pipeline {
     /// bytes are not a JSON object is replaced by `{}` so the output stays
     /// valid JSON Lines, one line per input record.
     private func nullRow(for record: Record) -> OutputRow {
-        let text = decoder.mode == .lines ? try? record.content.get().text : nil
+        let text = decoder.mode == .lines || record.textOffset != nil ? try? record.content.get().text : nil
         switch record.object {
         case .notExtensible where decoder.mode == .jsonl:
             return OutputRow(bytes: Array("{}".utf8), isEmptyObject: true, text: text, vector: nil)
         case let shape:
-            return OutputRow(bytes: record.bytes, isEmptyObject: shape == .empty, text: text, vector: nil)
+            return OutputRow(
+                bytes: record.bytes, isEmptyObject: shape == .empty, text: text, vector: nil,
+                textOffset: record.textOffset)
         }
     }
 }

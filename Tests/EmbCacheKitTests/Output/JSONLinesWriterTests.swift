@@ -47,4 +47,36 @@ import Testing
         #expect(output.count == expected.count)
         #expect(output == expected)
     }
+
+    /// A long text without escapes is cut out of its record's bytes, so
+    /// the line is not held twice (issue 15, item 5); the output puts it
+    /// back where it stood, small or large row, whatever follows it.
+    @Test(arguments: [100 << 10, 3 << 20])
+    func aTextCutOutOfItsRecordIsPutBack(size: Int) throws {
+        let text = String(repeating: "word ", count: size / 5)
+        let lines = [
+            #"{"id":1,"text":""# + text + #"","more":{"a":[1,"}"]}}  "#,
+            #"{"text":""# + text + #""}"#,
+            #"{"id":3,"text":"short"}"#,
+            #"{"id":4,"text":"esc\"aped "# + text + #""}"#,
+        ]
+        let decoder = RecordDecoder(mode: .jsonl, textField: "text", outputField: "embedding", maxLineBytes: 8 << 20)
+        var rows: [OutputRow] = []
+        var expected: [UInt8] = []
+        for (number, line) in lines.enumerated() {
+            let record = decoder.decode(
+                Line(location: SourceLocation(source: "t", line: number + 1), bytes: Array(line.utf8), tooLong: false))
+            let content = try record.content.get()
+            #expect((record.textOffset != nil) == (number < 2), "line \(number + 1)")
+            if record.textOffset != nil { #expect(record.bytes.count == line.utf8.count - text.utf8.count) }
+            rows.append(
+                OutputRow(
+                    bytes: record.bytes, isEmptyObject: false, text: content.text, vector: [1, 0],
+                    textOffset: record.textOffset))
+            let close = line.utf8.lastIndex(of: UInt8(ascii: "}"))!
+            expected += Array(line.utf8[..<close]) + Array(#","embedding":[1.0,0.0]"#.utf8)
+            expected += Array(line.utf8[close...]) + [0x0A]
+        }
+        #expect(try Self.written(rows, linesInput: false, encoding: .numbers) == expected)
+    }
 }
