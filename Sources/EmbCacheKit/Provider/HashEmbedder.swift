@@ -38,48 +38,17 @@ public struct HashEmbedder: EmbeddingProvider {
         texts.map(vector)
     }
 
-    /// One pass over the text's own bytes, holding only the last word and
-    /// the last three character starts: a text of any size costs `d`
-    /// doubles, not arrays as long as the text. Every weight is 1 or 0.5,
-    /// so each sum is exact and the order of the additions does not matter.
+    /// One pass over the text's own bytes: a word's hashes (as a word, as
+    /// the first and as the second of a bigram) are carried along as its
+    /// bytes go by, and only the last three character starts are kept, so
+    /// a text of any size costs `d` doubles, not arrays as long as the
+    /// text. Every weight is 1 or 0.5, so each sum is exact and the order
+    /// of the additions does not matter.
     public func vector(for text: String) -> [Float] {
         var sums = [Double](repeating: 0, count: width)
-        func add(_ hash: UInt64, _ weight: Double) {
-            let mixed = splitMix(hash)
-            sums[Int(mixed % UInt64(width))] += (mixed >> 63) == 0 ? weight : -weight
-        }
         var text = text
         text.withUTF8 { bytes in
-            // The text lowered, with a space added at each end: position p
-            // of it is byte p - 1 of the text.
-            let count = bytes.count + 2
-            let padded = PaddedLowered(bytes: bytes)
-            var previousWord: Range<Int>?
-            var wordStart: Int?
-            // Starts of the last characters, oldest first, in `padded`.
-            var starts: (Int, Int, Int) = (0, 0, 0)
-            var startCount = 0
-            for p in 0..<count {
-                let byte = padded[p]
-                let isWord = p > 0 && p < count - 1 && Self.isWordByte(byte)
-                if isWord, wordStart == nil { wordStart = p }
-                if !isWord, let s = wordStart {
-                    let word = s..<p
-                    add(fnv(prefix: "w:", padded, word), 1)
-                    if let first = previousWord {
-                        var hash = fnv(prefix: "b:", padded, first)
-                        hash = fnv(continuing: hash, CollectionOfOne(0x20))
-                        add(fnv(continuing: hash, padded, word), 1)
-                    }
-                    previousWord = word
-                    wordStart = nil
-                }
-                guard byte & 0xC0 != 0x80 else { continue }
-                if startCount >= 3 { add(fnv(prefix: "c:", padded, starts.0..<p), 0.5) }
-                starts = (starts.1, starts.2, p)
-                startCount += 1
-            }
-            if startCount >= 3 { add(fnv(prefix: "c:", padded, starts.0..<count), 0.5) }
+            sums.withUnsafeMutableBufferPointer { Self.addFeatures(of: bytes, to: $0) }
         }
 
         let norm = sums.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -91,6 +60,62 @@ public struct HashEmbedder: EmbeddingProvider {
         return sums.map { Float($0 / norm) }
     }
 
+    private static func addFeatures(of bytes: UnsafeBufferPointer<UInt8>, to sums: UnsafeMutableBufferPointer<Double>) {
+        let width = UInt64(sums.count)
+        func add(_ hash: UInt64, _ weight: Double) {
+            let mixed = splitMix(hash)
+            sums[Int(mixed % width)] += (mixed >> 63) == 0 ? weight : -weight
+        }
+        // The text lowered, with a space added at each end: position p of
+        // it is byte p - 1 of the text.
+        let count = bytes.count + 2
+        func padded(_ position: Int) -> UInt8 {
+            guard position > 0 && position < count - 1 else { return 0x20 }
+            let byte = bytes[position - 1]
+            return (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+        }
+        let (wordStart, bigramStart, trigramStart) = (fnv(prefix: "w:"), fnv(prefix: "b:"), fnv(prefix: "c:"))
+        var inWord = false
+        var word: UInt64 = 0
+        var asFirst: UInt64 = 0
+        var asSecond: UInt64 = 0
+        // "b:", the word before and a space, once there is one.
+        var afterPrevious: UInt64?
+        // Starts of the last three characters, oldest first.
+        var starts: (Int, Int, Int) = (0, 0, 0)
+        var startCount = 0
+        for p in 0..<count {
+            let byte = padded(p)
+            if p > 0 && p < count - 1 && isWordByte(byte) {
+                if !inWord {
+                    inWord = true
+                    (word, asFirst, asSecond) = (wordStart, bigramStart, afterPrevious ?? 0)
+                }
+                word = fnv(continuing: word, byte)
+                asFirst = fnv(continuing: asFirst, byte)
+                asSecond = fnv(continuing: asSecond, byte)
+            } else if inWord {
+                inWord = false
+                add(word, 1)
+                if afterPrevious != nil { add(asSecond, 1) }
+                afterPrevious = fnv(continuing: asFirst, 0x20)
+            }
+            guard byte & 0xC0 != 0x80 else { continue }
+            if startCount >= 3 {
+                var hash = trigramStart
+                for q in starts.0..<p { hash = fnv(continuing: hash, padded(q)) }
+                add(hash, 0.5)
+            }
+            starts = (starts.1, starts.2, p)
+            startCount += 1
+        }
+        if startCount >= 3 {
+            var hash = trigramStart
+            for q in starts.0..<count { hash = fnv(continuing: hash, padded(q)) }
+            add(hash, 0.5)
+        }
+    }
+
     private static func isWordByte(_ byte: UInt8) -> Bool {
         byte >= 0x80 || (0x30...0x39).contains(byte) || (0x61...0x7A).contains(byte)
     }
@@ -99,39 +124,12 @@ public struct HashEmbedder: EmbeddingProvider {
 private let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
 private let fnvPrime: UInt64 = 0x100_0000_01b3
 
-private func fnv<C: Collection>(continuing hash: UInt64, _ bytes: C) -> UInt64 where C.Element == UInt8 {
-    var hash = hash
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash = hash &* fnvPrime
-    }
-    return hash
+private func fnv(continuing hash: UInt64, _ byte: UInt8) -> UInt64 {
+    (hash ^ UInt64(byte)) &* fnvPrime
 }
 
-private func fnv(continuing hash: UInt64, _ padded: PaddedLowered, _ range: Range<Int>) -> UInt64 {
-    var hash = hash
-    for p in range {
-        hash ^= UInt64(padded[p])
-        hash = hash &* fnvPrime
-    }
-    return hash
-}
-
-private func fnv(prefix: StaticString, _ padded: PaddedLowered, _ range: Range<Int>) -> UInt64 {
-    let start = prefix.withUTF8Buffer { fnv(continuing: fnvOffset, $0) }
-    return fnv(continuing: start, padded, range)
-}
-
-/// A text's bytes with ASCII letters lowered and a space at each end, read
-/// in place.
-private struct PaddedLowered {
-    let bytes: UnsafeBufferPointer<UInt8>
-
-    subscript(position: Int) -> UInt8 {
-        guard position > 0 && position <= bytes.count else { return 0x20 }
-        let byte = bytes[position - 1]
-        return (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
-    }
+private func fnv(prefix: StaticString) -> UInt64 {
+    prefix.withUTF8Buffer { $0.reduce(fnvOffset, fnv(continuing:_:)) }
 }
 
 private func splitMix(_ value: UInt64) -> UInt64 {
