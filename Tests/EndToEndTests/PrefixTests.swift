@@ -32,4 +32,18 @@ import Testing
         #expect(lines.status == 0, "\(lines.stderrText)")
         #expect(lines.stdoutText.hasPrefix("{\"text\":\"query: apples\","), "\(lines.stdoutText)")
     }
+
+    /// A long text is cut out of its record's bytes and put back as it is
+    /// written; with a prefix, the record must come back as it was read.
+    @Test func aLongPrefixedRecordIsWrittenAsItCame() throws {
+        let work = TemporaryDirectory()
+        let text = String(repeating: "long words ", count: 20_000)
+        let record = "{\"id\":1,\"text\":\"\(text)\",\"tail\":true}"
+        let result = try Embcache.run(
+            ["-m", "hash-8", "--cache-dir", work.path, "--prefix", "passage: ", "-q"], stdin: record + "\n")
+        #expect(result.status == 0, "\(result.stderrText)")
+        let line = result.stdoutText
+        #expect(line.hasPrefix(String(record.dropLast()) + ",\"embedding\":["), "\(line.prefix(80))")
+        #expect(!line.contains("passage: "))
+    }
 }
