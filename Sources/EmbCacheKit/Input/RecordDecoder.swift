@@ -116,7 +116,10 @@ public struct RecordDecoder: Sendable {
                     try JSONScanner.scan(bytes, paths: [pathBytes], outputField: outputFieldBytes)
                 }
             } catch {
-                throw InputProblem.invalidJSON(error.message)
+                // Plain text fed to the JSON reader fails on its first line:
+                // say how to read it as what it is.
+                throw InputProblem.invalidJSON(
+                    error.message + (line.location.line == 1 ? "; use --input lines for plain text" : ""))
             }
             guard scanned.isObject else { throw InputProblem.notAnObject }
             if scanned.hasOutputField, let outputField { throw InputProblem.fieldAlreadyPresent(outputField) }
