@@ -22,4 +22,29 @@ import Testing
         #expect(later.stderrText.hasPrefix("embcache: stdin:2: invalid JSON"), "\(later.stderrText)")
         #expect(!later.stderrText.contains("--input lines"), "\(later.stderrText)")
     }
+
+    /// JSON's last key wins at every level of a dotted path, as in Python
+    /// and jq.
+    @Test func aDuplicateKeyOnADottedTextPathTakesTheLastValue() throws {
+        let cache = TemporaryDirectory()
+        func run(_ line: String, _ field: String) throws -> ProcessResult {
+            try Embcache.run(
+                ["--model", "hash-8", "--cache-dir", cache.path, "--text-field", field], stdin: line + "\n")
+        }
+        for (line, field) in [
+            (#"{"a":{"b":"first"},"a":5}"#, "a.b"),
+            (#"{"a":{"b":{"c":"first"},"b":1}}"#, "a.b.c"),
+            (#"{"a":{"b":{"c":"first"}},"a":{"x":1}}"#, "a.b.c"),
+        ] {
+            let result = try run(line, field)
+            #expect(result.status == 65, "\(line): \(result.stdoutText)")
+            #expect(
+                result.stderrText.hasPrefix("embcache: stdin:1: missing field \"\(field)\""),
+                "\(line): \(result.stderrText)")
+        }
+        let last = try run(#"{"a":5,"a":{"b":"second"}}"#, "a.b")
+        let plain = try run(#"{"a":{"b":"second"}}"#, "a.b")
+        #expect(last.status == 0 && plain.status == 0, "\(last.stderrText)")
+        #expect(vectors(last.stdout) == vectors(plain.stdout))
+    }
 }

@@ -161,6 +161,10 @@ struct JSONScanner {
                     capture.append(index)
                 } else {
                     deeper.append(index)
+                    // A later duplicate key replaces the earlier value (last
+                    // key wins, as in Python and jq): forget what was found
+                    // under it, so a non-object here leaves the path missing.
+                    result.found[index] = nil
                 }
             }
             try value(capture: capture, level: level + 1, onPaths: deeper)
