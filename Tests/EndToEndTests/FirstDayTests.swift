@@ -47,4 +47,33 @@ import Testing
         #expect(last.status == 0 && plain.status == 0, "\(last.stderrText)")
         #expect(vectors(last.stdout) == vectors(plain.stdout))
     }
+
+    /// The page states both limits, and the binary keeps them.
+    @Test func theManPageDocumentsTheNestingLimitAndTheBOMInMaxLineBytes() throws {
+        let page = try String(contentsOfFile: ManPageTests.pagePath, encoding: .utf8)
+            .replacingOccurrences(of: "\n", with: " ")
+        #expect(page.contains("more than 512 levels deep"))
+        #expect(page.contains("A byte order mark that starts the first line counts"))
+
+        let cache = TemporaryDirectory()
+        func nested(_ arrays: Int) -> String {
+            "{\"text\":\"deep\",\"n\":" + String(repeating: "[", count: arrays) + String(repeating: "]", count: arrays)
+                + "}\n"
+        }
+        let deepest = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: nested(511))
+        #expect(deepest.status == 0, "\(deepest.stderrText)")
+        let deeper = try Embcache.run(["--model", "hash-8", "--cache-dir", cache.path], stdin: nested(512))
+        #expect(deeper.status == 65)
+        #expect(deeper.stderrText.contains("512"), "\(deeper.stderrText)")
+
+        let line = Array(#"{"text":"bom"}"#.utf8)
+        let input = Data([0xEF, 0xBB, 0xBF] + line + [0x0A])
+        let fits = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path, "--max-line-bytes", "\(line.count + 3)"], stdin: input)
+        #expect(fits.status == 0, "\(fits.stderrText)")
+        let over = try Embcache.run(
+            ["--model", "hash-8", "--cache-dir", cache.path, "--max-line-bytes", "\(line.count + 2)"], stdin: input)
+        #expect(over.status == 65)
+        #expect(over.stderrText.contains("line longer than"), "\(over.stderrText)")
+    }
 }
