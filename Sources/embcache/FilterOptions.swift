@@ -266,6 +266,11 @@ struct FilterOptions {
     /// Flags, the config file and the environment as the engine's
     /// configuration; a flag overrides the file.
     func resolve(environment: [String: String]) throws -> FilterConfiguration {
+        if output.format.isMatrix && output.output == nil && isatty(STDOUT_FILENO) == 1 {
+            // As gzip: binary rows on a terminal are garbage, and can upset it.
+            throw EmbCacheError.usage(
+                "not writing \(output.format.rawValue) output to a terminal: give -o FILE or redirect stdout")
+        }
         let offline = cache.offline
         let model = (self.model.model ?? environment["EMBCACHE_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
         guard model != nil || local.modelPath != nil || self.model.provider == "local" else {

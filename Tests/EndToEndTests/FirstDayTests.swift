@@ -76,4 +76,44 @@ import Testing
         #expect(over.status == 65)
         #expect(over.stderrText.contains("line longer than"), "\(over.stderrText)")
     }
+
+    /// Runs embcache with stdout on a pseudo-terminal; prints its status on
+    /// stdout and passes its stderr through.
+    static func onTerminal(_ arguments: [String], stdin: URL) throws -> ProcessResult {
+        try python(
+            """
+            import os, pty, subprocess, sys
+            master, slave = pty.openpty()
+            with open(sys.argv[1], "rb") as source:
+                child = subprocess.Popen(sys.argv[2:], stdin=source, stdout=slave, stderr=subprocess.PIPE)
+            os.close(slave)
+            while True:
+                try:
+                    if not os.read(master, 65536):
+                        break
+                except OSError:
+                    break
+            error = child.stderr.read()
+            child.wait()
+            sys.stderr.write(error.decode("utf-8", "replace"))
+            print(child.returncode)
+            """, [stdin.path, Embcache.binary] + arguments)
+    }
+
+    @Test(arguments: ["npy", "f32"])
+    func binaryOutputToATerminalIsRefused(format: String) throws {
+        let work = TemporaryDirectory()
+        let input = work.write("input.jsonl", corpus(3))
+        let flags = ["--model", "hash-8", "--cache-dir", work.path + "/cache", "--format", format]
+        let refused = try Self.onTerminal(flags, stdin: input)
+        #expect(refused.stdoutText == "64\n", "\(refused.stderrText)")
+        #expect(refused.stderrText.contains("terminal"), "\(refused.stderrText)")
+        #expect(refused.stderrText.contains("-o"), "\(refused.stderrText)")
+        let toFile = try Self.onTerminal(flags + ["-o", work.path + "/out.\(format)"], stdin: input)
+        #expect(toFile.stdoutText == "0\n", "\(toFile.stderrText)")
+        #expect(FileManager.default.fileExists(atPath: work.path + "/out.\(format)"))
+        let toPipe = try Embcache.run(flags, stdin: try Data(contentsOf: input))
+        #expect(toPipe.status == 0, "\(toPipe.stderrText)")
+        #expect(toPipe.stdout.count >= 3 * 8 * 4)
+    }
 }
