@@ -27,6 +27,7 @@ struct StatsCommand: EmbCacheSubcommand {
     @OptionGroup var location: CacheLocation
     @Option(help: ArgumentHelp("Only this model's file.", valueName: "name")) var model: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(help: "Give sizes in bytes, not in KiB, MiB, GiB.") var bytes = false
 
     func execute(environment: [String: String]) throws {
         let storage = try location.storage(environment)
@@ -37,7 +38,7 @@ struct StatsCommand: EmbCacheSubcommand {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             try writeStdout(String(decoding: try encoder.encode(summary), as: UTF8.self) + "\n")
         } else {
-            try writeStdout(summary.table)
+            try writeStdout(summary.table(exactBytes: bytes))
         }
     }
 }
@@ -158,7 +159,7 @@ struct ImportCommand: EmbCacheSubcommand {
             }
         if !quiet {
             note(
-                "imported \(summary.imported) vectors of \(name), \(summary.alreadyCached) already cached, \(summary.skipped) skipped"
+                "imported \(counted(summary.imported, "vector")) of \(name), \(summary.alreadyCached) already cached, \(summary.skipped) skipped"
             )
         }
         if summary.skipped > 0 {
@@ -205,7 +206,7 @@ struct ExportCommand: EmbCacheSubcommand {
             withText: withText, warn: note)
         try file?.commit()
         if summary.skipped > 0 {
-            note("exported \(summary.exported) vectors, skipped \(summary.skipped) rows")
+            note("exported \(counted(summary.exported, "vector")), skipped \(counted(summary.skipped, "row"))")
             throw ExitCode(65)
         }
     }
@@ -237,19 +238,19 @@ struct VerifyCommand: EmbCacheSubcommand {
         try sink.flush()
         if let failure { throw failure }
         if repair {
-            note("repaired \(summary.repaired) of \(summary.problems) problems")
+            note("repaired \(summary.repaired) of \(counted(summary.problems, "problem"))")
             summary = try storage.verify(model: identity, repair: false) { _ in }
         }
         if summary.vectorsWithoutText > 0 {
             note(
-                "\(summary.vectorsWithoutText) vectors have no text in the cache (their hash can't be checked)")
+                "\(counted(summary.vectorsWithoutText, "vector")) \(summary.vectorsWithoutText == 1 ? "has" : "have") no text in the cache (their hash can't be checked)")
         }
         if summary.vectorsWithoutChecksum > 0 {
             note(
-                "\(summary.vectorsWithoutChecksum) vectors carry no checksum (stored by the Python package or an earlier version): their bytes can't be checked"
+                "\(counted(summary.vectorsWithoutChecksum, "vector")) \(summary.vectorsWithoutChecksum == 1 ? "carries" : "carry") no checksum (stored by the Python package or an earlier version): their bytes can't be checked"
             )
         }
-        note("checked \(summary.rowsChecked) rows: \(summary.problems == 0 ? "ok" : "\(summary.problems) problems")")
+        note("checked \(counted(summary.rowsChecked, "row")): \(summary.problems == 0 ? "ok" : counted(summary.problems, "problem"))")
         if summary.problems > 0 { throw ExitCode(65) }
     }
 }
@@ -263,7 +264,7 @@ struct GCCommand: EmbCacheSubcommand {
     func execute(environment: [String: String]) throws {
         let result = try location.storage(environment).collectGarbage()
         note(
-            "deleted \(result.textsDeleted) texts no model uses; texts \(result.bytesBefore) -> \(result.bytesAfter) bytes"
+            "deleted \(counted(result.textsDeleted, "text")) no model uses; texts \(result.bytesBefore) -> \(result.bytesAfter) bytes"
                 + result.emptyModelFiles.map { "; removed \($0), which held no vector" }.joined()
         )
     }
@@ -288,14 +289,14 @@ struct RemoveCommand: EmbCacheSubcommand {
             }
             let found = try storage.summarize(model: identity).models[0]
             Reporter.writeStderr(
-                "embcache: remove \(found.vectors) vectors of \(model) (\(storage.location): \(found.file))? [y/N] ")
+                "embcache: remove \(counted(found.vectors, "vector")) of \(model) (\(storage.location): \(found.file))? [y/N] ")
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 note("nothing removed")
                 return
             }
         }
         let removed = try storage.removeModel(identity)
-        note("removed \(removed) vectors of \(model)")
+        note("removed \(counted(removed, "vector")) of \(model)")
     }
 }
 
@@ -331,11 +332,11 @@ struct BackupCommand: EmbCacheSubcommand {
             let manifest = try S3Backup.backup(
                 directory: storage.directory, to: target, settings: S3Settings(environment: environment),
                 partSize: partSize << 20, report: { if !quiet { note($0) } }, warn: { note($0) })
-            if !quiet { note("backed up \(manifest.files.count) files to \(target)") }
+            if !quiet { note("backed up \(counted(manifest.files.count, "file")) to \(target)") }
             return
         }
         let names = try Housekeeping.backup(directory: storage.directory, to: destination)
-        if !quiet { note("copied \(names.count) files to \(destination)") }
+        if !quiet { note("copied \(counted(names.count, "file")) to \(destination)") }
     }
 }
 
@@ -362,7 +363,7 @@ struct RestoreCommand: EmbCacheSubcommand {
         let manifest = try S3Backup.restore(
             from: from, into: directory, settings: S3Settings(environment: environment), force: force,
             report: { if !quiet { note($0) } })
-        if !quiet { note("restored \(manifest.files.count) files of \(manifest.created) into \(directory)") }
+        if !quiet { note("restored \(counted(manifest.files.count, "file")) of \(manifest.created) into \(directory)") }
     }
 }
 
@@ -399,7 +400,7 @@ struct CopyCommand: EmbCacheSubcommand {
             warn: { message in if !quiet { note(message) } })
         if !quiet {
             note(
-                "copied \(summary.copied) vectors of \(summary.models) models, \(summary.alreadyThere) already there, \(summary.skipped) skipped"
+                "copied \(counted(summary.copied, "vector")) of \(counted(summary.models, "model")), \(summary.alreadyThere) already there, \(summary.skipped) skipped"
             )
         }
         if summary.skipped > 0 { throw ExitCode(65) }

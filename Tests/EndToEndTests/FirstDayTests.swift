@@ -116,4 +116,60 @@ import Testing
         #expect(toPipe.status == 0, "\(toPipe.stderrText)")
         #expect(toPipe.stdout.count >= 3 * 8 * 4)
     }
+
+    @Test func summariesUseSingularForOneAndSayWhatIsUnique() throws {
+        let work = TemporaryDirectory()
+        let cache = work.path + "/cache"
+        let input = "{\"text\":\"same\"}\n{\"text\":\"same\"}\n{\"text\":\"other\"}\n"
+        let run = try Embcache.run(["--model", "hash-8", "--cache-dir", cache, "-v"], stdin: input)
+        #expect(run.status == 0)
+        #expect(run.stderrText.contains("3 records, 0 hits, 3 computed (2 unique texts), 1 batch,"), "\(run.stderrText)")
+        let copy = try Embcache.run(["copy", "--from", cache, "--to", work.path + "/copy"])
+        #expect(copy.stderrText == "embcache: copied 2 vectors of 1 model, 0 already there, 0 skipped\n")
+    }
+
+    @Test func statsShowsTheCacheAndSizesAPersonCanRead() throws {
+        let work = TemporaryDirectory()
+        let cache = work.path + "/cache"
+        _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache], stdin: corpus(5))
+        let table = try Embcache.run(["stats", "--cache-dir", cache])
+        #expect(table.status == 0)
+        #expect(table.stdoutLines.first == "cache: \(cache)", "\(table.stdoutText)")
+        #expect(table.stdoutLines[1].contains("size"))
+        #expect(table.stdoutLines[2].contains(" KiB "), "\(table.stdoutText)")
+        #expect(table.stdoutLines[3].contains(" KiB), 0 used by no model"), "\(table.stdoutText)")
+        let exact = try Embcache.run(["stats", "--cache-dir", cache, "--bytes"])
+        let size = CacheCheckSize.of(cache + "/embedding-hash-8.sqlite")
+        #expect(exact.stdoutLines[2].contains("  \(size)  "), "\(exact.stdoutText)")
+        #expect(exact.stdoutLines[3].contains(" bytes), 0 used by no model"), "\(exact.stdoutText)")
+    }
+
+    @Test func getOnACorruptRowSaysItIsCorruptAndNeverComputes() throws {
+        let work = TemporaryDirectory()
+        let cache = work.path + "/cache"
+        let input = "{\"text\":\"damaged\"}\n"
+        _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache], stdin: input)
+        let damaged = try python(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1] + "/embedding-hash-8.sqlite")
+            rowid, blob = db.execute("SELECT rowid, embedding FROM embedding").fetchone()
+            blob = bytearray(blob); blob[4] ^= 0x01
+            db.execute("UPDATE embedding SET embedding = ? WHERE rowid = ?", (bytes(blob), rowid))
+            db.commit()
+            """, [cache])
+        try #require(damaged.status == 0, "\(damaged.stderrText)")
+        let get = try Embcache.run(["get", "--model", "hash-8", "--cache-dir", cache], stdin: input)
+        #expect(get.status == 65)
+        #expect(get.stderrText.contains("is corrupt"), "\(get.stderrText)")
+        #expect(get.stderrText.contains("never compute"), "\(get.stderrText)")
+        #expect(!get.stderrText.contains("computing it again"), "\(get.stderrText)")
+    }
+}
+
+enum CacheCheckSize {
+    static func of(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : -1
+    }
 }

@@ -25,8 +25,9 @@ import Testing
         #expect(stats["texts"] as? Int == 25)
         #expect(stats["unusedTexts"] as? Int == 0)
         let table = try Embcache.run(["stats", "--cache-dir", cache.path, "--model", "hash-8"])
-        #expect(table.stdoutLines.count == 3, "\(table.stdoutText)")
-        #expect(table.stdoutLines[1].hasPrefix("hash-8  8          float32  20"))
+        #expect(table.stdoutLines.count == 4, "\(table.stdoutText)")
+        #expect(table.stdoutLines[0] == "cache: \(cache.path)")
+        #expect(table.stdoutLines[2].hasPrefix("hash-8  8          float32  20"))
         let listing = try Embcache.run(["models", "--cache-dir", cache.path])
         #expect(listing.stdoutText == "hash-4\t4\t5\nhash-8\t8\t20\n")
     }
@@ -226,7 +227,7 @@ import Testing
         #expect(found.stdoutText.contains(corruption.message), "\(found.stdoutText)")
         let repaired = try Embcache.run(["verify", "--cache-dir", cache.path, "--model", "hash-8", "--repair"])
         #expect(repaired.status == 0, "\(repaired.stdoutText) \(repaired.stderrText)")
-        #expect(repaired.stderrText.contains("repaired 1 of 1 problems"))
+        #expect(repaired.stderrText.contains("repaired 1 of 1 problem"))
         let after = try Embcache.run(["verify", "--cache-dir", cache.path])
         #expect(after.status == 0)
         // What was deleted is computed again, and every vector is right.
@@ -375,7 +376,7 @@ import Testing
         let cache = TemporaryDirectory()
         let input = "{\"text\":\"a\",\"embedding\":[1,2]}\n{\"text\":\"a\",\"embedding\":[3,4]}\n"
         let result = try Embcache.run(["import", "--model", "m", "--cache-dir", cache.path], stdin: input)
-        #expect(result.stderrText == "embcache: imported 1 vectors of m, 1 already cached, 0 skipped\n")
+        #expect(result.stderrText == "embcache: imported 1 vector of m, 1 already cached, 0 skipped\n")
         let export = try Embcache.run(["export", "--model", "m", "--cache-dir", cache.path, "--with-text"])
         #expect(export.stdoutText == "{\"text\":\"a\",\"embedding\":[1.0,2.0]}\n")
         // hash-<d> files hold the built-in's vectors only: an import must

@@ -165,17 +165,19 @@ public enum CacheInventory {
 }
 
 extension CacheSummary {
-    /// A table for people: one row per model file, then the texts.
-    public var table: String {
-        var rows = [["model", "dimension", "dtype", "vectors", "bytes", "file"]]
+    /// A table for people: where the cache is, one row per model file, then
+    /// the texts. Sizes are in binary units unless `exactBytes`.
+    public func table(exactBytes: Bool = false) -> String {
+        let size = { (bytes: Int) in exactBytes ? String(bytes) : humanSize(bytes) }
+        var rows = [["model", "dimension", "dtype", "vectors", exactBytes ? "bytes" : "size", "file"]]
         for model in models {
             rows.append([
                 model.model ?? "?", model.dimension.map(String.init) ?? "?", model.dtype ?? "?",
-                String(model.vectors), String(model.bytes), model.file,
+                String(model.vectors), size(model.bytes), model.file,
             ])
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
-        var text = ""
+        var text = "cache: \(directory)\n"
         for row in rows {
             let cells = row.enumerated().map { index, cell in
                 index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
@@ -183,7 +185,22 @@ extension CacheSummary {
             text += cells.joined(separator: "  ") + "\n"
         }
         text +=
-            "texts: \(texts) in \(textStore) (\(textBytes) bytes), \(unusedTexts) used by no model\n"
+            "texts: \(texts) in \(textStore) (\(exactBytes ? counted(textBytes, "byte") : humanSize(textBytes))), "
+            + "\(unusedTexts) used by no model\n"
         return text
     }
+}
+
+/// A size for people: bytes below 1 KiB, else one decimal of the largest
+/// binary unit (`1.4 GiB`).
+public func humanSize(_ bytes: Int) -> String {
+    guard bytes >= 1024 else { return counted(bytes, "byte") }
+    var value = Double(bytes)
+    var unit = 0
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return String(format: "%.1f", value) + " " + units[unit]
 }

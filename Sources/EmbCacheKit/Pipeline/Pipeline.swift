@@ -321,6 +321,10 @@ public final class Pipeline {
                 borrowed.append(key)
             case .miss:
                 misses.append(StoreEntry(key: key, text: texts[key]!, vector: []))
+            case .invalid(let why) where pool == nil:
+                reporter.warn(
+                    "cached vector \(key.hex.prefix(16))… is corrupt (\(why)); get and --offline never compute, "
+                        + "so it is not replaced (embcache verify --repair deletes it)")
             case .invalid(let why):
                 reporter.warn("cached vector \(key.hex.prefix(16))… is unusable (\(why)); computing it again")
                 misses.append(StoreEntry(key: key, text: texts[key]!, vector: [], replacesInvalid: true))

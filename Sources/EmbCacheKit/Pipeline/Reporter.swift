@@ -87,10 +87,11 @@ public final class Reporter: Sendable {
             s.provider = providerStatistics()
             let seconds = (ContinuousClock.now - started).seconds
             Self.writeStderr(
-                "embcache: \(s.records) records, \(s.hits) hits, \(s.computed) computed "
-                    + "(\(s.uniqueComputed) unique), \(s.batches) batches, \(s.skipped) skipped, \(s.nulls) null, "
+                "embcache: \(counted(s.records, "record")), \(counted(s.hits, "hit")), \(s.computed) computed "
+                    + "(\(counted(s.uniqueComputed, "unique text"))), \(counted(s.batches, "batch", plural: "batches")), "
+                    + "\(s.skipped) skipped, \(s.nulls) null, "
                     + (s.provider.map {
-                        "\($0.requests) requests, \($0.retries) retries, "
+                        "\(counted($0.requests, "request")), \(counted($0.retries, "retry", plural: "retries")), "
                             + String(format: "%.2f s waited for rate limits, ", $0.rateLimitWait.seconds)
                     } ?? "")
                     + String(format: "%.2f s", seconds) + "\n")
