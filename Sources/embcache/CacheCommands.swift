@@ -132,7 +132,6 @@ struct ImportCommand: EmbCacheSubcommand {
     @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
 
     func validate() throws {
-        if fromLlm != nil && collection == nil { throw ValidationError("--from-llm needs --collection") }
         if fromLlm == nil && collection != nil { throw ValidationError("--collection goes with --from-llm") }
         if fromLlm != nil && !files.isEmpty { throw ValidationError("--from-llm takes no input files") }
         if fromLlm == nil && model == nil { throw ValidationError("import needs --model") }
@@ -142,16 +141,23 @@ struct ImportCommand: EmbCacheSubcommand {
     func execute(environment: [String: String]) throws {
         // The collection is looked up even when --model names the model, so
         // that a misspelt one is an error, not an import of nothing.
-        let collectionModel = try fromLlm.map { try Importer.llmCollectionModel(database: $0, collection: collection!) }
-        guard let name = model ?? collectionModel else { throw ValidationError("import needs --model") }
+        let llm = try fromLlm.map { try Importer.llmCollection(database: $0, named: collection) }
+        if let fromLlm, let llm, llm.rows > 0, llm.rowsWithText == 0 {
+            note(
+                "\(fromLlm): collection \"\(llm.name)\" was embedded without --store: it holds vectors but not "
+                    + "their texts, which embcache keys them by; embed it again with llm embed-multi --store, "
+                    + "or import JSON Lines of text and embedding")
+            throw ExitCode(65)
+        }
+        guard let name = model ?? llm?.model else { throw ValidationError("import needs --model") }
 
         let store = try location.storage(environment).openModel(
             ModelIdentity(canonical: name), provider: "import", expectedDimension: dimensions)
         let quiet = quiet
         let warn: (String) -> Void = { message in if !quiet { note(message) } }
         let summary =
-            if let fromLlm, let collection {
-                try Importer.importLLM(database: fromLlm, collection: collection, into: store, warn: warn)
+            if let fromLlm, let llm {
+                try Importer.importLLM(database: fromLlm, collection: llm.name, into: store, warn: warn)
             } else {
                 try Importer.importJSONLines(
                     inputs: files.isEmpty ? ["-"] : files, into: store, textField: textField,

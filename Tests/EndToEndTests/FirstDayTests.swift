@@ -117,6 +117,75 @@ import Testing
         #expect(toPipe.stdout.count >= 3 * 8 * 4)
     }
 
+    /// An llm embeddings database (the schema llm writes), with the given
+    /// collections: name, model, and rows of (id, vector, content or nil).
+    static func llmDatabase(_ path: String, _ collections: [(String, String, [(String, [Float], String?)])]) throws {
+        let script = """
+            import sqlite3, struct, sys, json
+            db = sqlite3.connect(sys.argv[1])
+            db.executescript('''
+            CREATE TABLE collections (id INTEGER PRIMARY KEY, name TEXT, model TEXT);
+            CREATE UNIQUE INDEX idx_collections_name ON collections (name);
+            CREATE TABLE embeddings (collection_id INTEGER REFERENCES collections(id), id TEXT, embedding BLOB,
+              content TEXT, content_hash BLOB, metadata TEXT, updated INTEGER, PRIMARY KEY (collection_id, id));
+            ''')
+            for number, (name, model, rows) in enumerate(json.loads(sys.argv[2]), 1):
+                db.execute("insert into collections values (?, ?, ?)", (number, name, model))
+                for i, v, t in rows:
+                    db.execute("insert into embeddings (collection_id, id, embedding, content) values (?, ?, ?, ?)",
+                               (number, i, struct.pack("<" + "f" * len(v), *v), t))
+            db.commit()
+
+            """
+        let json = collections.map { name, model, rows in
+            [name, model, rows.map { [$0.0, $0.1.map(Double.init), $0.2.map { $0 as Any } ?? NSNull()] as [Any] }] as [Any]
+        }
+        let encoded = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        let made = try python(script, [path, encoded])
+        try #require(made.status == 0, "\(made.stderrText)")
+    }
+
+    @Test func anLLMCollectionStoredWithoutTextIsOneClearMessage() throws {
+        let work = TemporaryDirectory()
+        let database = work.path + "/embeddings.db"
+        let rows = (0..<1000).map { ("id\($0)", [Float(1), Float($0), 0], String?.none) }
+        try Self.llmDatabase(database, [("docs", "some-model", rows)])
+        let cache = work.path + "/cache"
+        // One collection: no --collection needed.
+        let result = try Embcache.run(["import", "--from-llm", database, "--cache-dir", cache])
+        #expect(result.status == 65)
+        let lines = result.stderrText.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderrText.prefix(500))")
+        #expect(result.stderrText.contains("without --store"), "\(result.stderrText)")
+        #expect(result.stderrText.contains("\"docs\""), "\(result.stderrText)")
+        // Nothing was made in the cache for vectors that can't be imported.
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []
+        #expect(!files.contains { $0.hasPrefix("embedding-") }, "\(files)")
+    }
+
+    @Test func anLLMCollectionIsOptionalWhenThereIsOneAndAnUnknownOneListsThoseThatExist() throws {
+        let work = TemporaryDirectory()
+        let single = work.path + "/single.db"
+        try Self.llmDatabase(single, [("docs", "m", [("a", [0.5, -0.25, 1.0], "first text")])])
+        let imported = try Embcache.run(["import", "--from-llm", single, "--cache-dir", work.path + "/cache"])
+        #expect(imported.status == 0, "\(imported.stderrText)")
+        #expect(imported.stderrText == "embcache: imported 1 vector of m, 0 already cached, 0 skipped\n")
+
+        let two = work.path + "/two.db"
+        try Self.llmDatabase(
+            two, [("alpha", "m", [("a", [1, 2, 3], "x")]), ("beta", "m", [("b", [1, 2, 3], "y")])])
+        let unknown = try Embcache.run([
+            "import", "--from-llm", two, "--collection", "gamma", "--cache-dir", work.path + "/cache",
+        ])
+        #expect(unknown.status == 78)
+        #expect(unknown.stderrText.contains("no collection named \"gamma\""), "\(unknown.stderrText)")
+        #expect(unknown.stderrText.contains("\"alpha\", \"beta\""), "\(unknown.stderrText)")
+        let ambiguous = try Embcache.run(["import", "--from-llm", two, "--cache-dir", work.path + "/cache"])
+        #expect(ambiguous.status == 64)
+        #expect(ambiguous.stderrText.contains("--collection"), "\(ambiguous.stderrText)")
+        #expect(ambiguous.stderrText.contains("\"alpha\", \"beta\""), "\(ambiguous.stderrText)")
+    }
+
     @Test func summariesUseSingularForOneAndSayWhatIsUnique() throws {
         let work = TemporaryDirectory()
         let cache = work.path + "/cache"

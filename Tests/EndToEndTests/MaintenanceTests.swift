@@ -144,7 +144,7 @@ import Testing
             ["import", "--from-llm", database, "--collection", "docs", "--cache-dir", cache.path])
         #expect(result.status == 65)
         #expect(
-            result.stderrText.contains("collection docs, id c: missing field \"content (embed with --store)\": skipped")
+            result.stderrText.contains("collection docs, id c: missing field \"content\": skipped")
         )
         #expect(
             result.stderrText.contains(
