@@ -234,6 +234,70 @@ import Testing
         #expect(get.stderrText.contains("never compute"), "\(get.stderrText)")
         #expect(!get.stderrText.contains("computing it again"), "\(get.stderrText)")
     }
+
+    /// Runs embcache as a user that cannot write the cache: as `nobody`
+    /// when the tests run as root (for whom permissions do not stop
+    /// writes), else as ourselves.
+    static func asReader(_ arguments: [String], stdin: Data = Data()) throws -> ProcessResult {
+        let environment = ["XDG_CONFIG_HOME": "/nonexistent", "HOME": "/nonexistent"]
+        guard getuid() == 0 else { return try Embcache.run(arguments, stdin: stdin, environment: environment) }
+        return try runProcess(
+            "/usr/bin/env",
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", Embcache.binary] + arguments,
+            stdin: stdin, environment: environment)
+    }
+
+    /// Read-only by permissions: the whole directory, or its files only.
+    @Test(arguments: [true, false])
+    func aReadOnlyCacheServesEveryReadingCommandAndLeavesNoFileBehind(directoryToo: Bool) throws {
+        let work = TemporaryDirectory()
+        chmod(work.path, 0o755)
+        let cache = work.path + "/cache"
+        let input = Data(corpus(10).utf8)
+        let filled = try Embcache.run(["--model", "hash-8", "--cache-dir", cache], stdin: input)
+        try #require(filled.status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: cache).sorted()
+        for name in names { chmod(cache + "/" + name, 0o444) }
+        chmod(cache, directoryToo ? 0o555 : 0o777)
+        defer { chmod(cache, 0o755) }
+        let out = work.path + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        chmod(out, 0o777)
+
+        let runs: [(String, [String], Data)] = [
+            ("get", ["get", "--model", "hash-8", "--cache-dir", cache], input),
+            ("offline", ["--model", "hash-8", "--offline", "--cache-dir", cache], input),
+            ("stats", ["stats", "--cache-dir", cache], Data()),
+            ("models", ["models", "--cache-dir", cache], Data()),
+            ("export", ["export", "--model", "hash-8", "--cache-dir", cache], Data()),
+            ("verify", ["verify", "--cache-dir", cache], Data()),
+            ("copy", ["copy", "--from", cache, "--to", out + "/copy"], Data()),
+        ]
+        for (name, arguments, stdin) in runs {
+            let result = try Self.asReader(arguments, stdin: stdin)
+            #expect(result.status == 0, "\(name): \(result.stderrText)")
+            #expect(!result.stderrText.contains("readonly"), "\(name): \(result.stderrText)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cache).sorted() == names, "\(name)")
+        }
+        let served = try Self.asReader(["get", "--model", "hash-8", "--cache-dir", cache], stdin: input)
+        #expect(served.stdout == filled.stdout)
+    }
+
+    /// A backup directory is only read by stats and verify: no -wal or
+    /// -shm is left in it.
+    @Test func statsAndVerifyOfABackupLeaveNoFileInIt() throws {
+        let work = TemporaryDirectory()
+        let cache = work.path + "/cache"
+        _ = try Embcache.run(["--model", "hash-8", "--cache-dir", cache], stdin: corpus(10))
+        let backup = work.path + "/backup"
+        try #require(try Embcache.run(["backup", backup, "--cache-dir", cache]).status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: backup).sorted()
+        for arguments in [["stats"], ["verify"], ["models"], ["export", "--model", "hash-8"]] {
+            let result = try Embcache.run(arguments + ["--cache-dir", backup])
+            #expect(result.status == 0, "\(arguments): \(result.stderrText)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: backup).sorted() == names, "\(arguments)")
+        }
+    }
 }
 
 enum CacheCheckSize {

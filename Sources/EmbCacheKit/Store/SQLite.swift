@@ -17,21 +17,39 @@ final class SQLiteConnection {
     let path: String
     let handle: OpaquePointer
 
+    /// A read-only connection never leaves a file behind in a directory it
+    /// only reads: a reader of a WAL database creates the -wal and -shm
+    /// files, and only a connection that may write removes them at close.
     init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        let flags =
-            (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-            | SQLITE_OPEN_NOMUTEX
-        var db = try Self.open(path, flags: flags)
-        if readOnly && !Self.canRead(db) && access(path + "-wal", F_OK) != 0 {
-            // A WAL database on a read-only file system cannot get the -shm
-            // file readers need. With no log beside it, nothing can change
-            // it either: read it as the immutable file it is.
-            sqlite3_close_v2(db)
-            db = try Self.open("file:" + Self.uriEscaped(path) + "?immutable=1", flags: flags | SQLITE_OPEN_URI)
+        let db: OpaquePointer
+        if !readOnly {
+            db = try Self.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX)
+        } else if access(path + "-wal", F_OK) == 0 {
+            // A writer may be at work: read beside it, through its log.
+            db = try Self.open(path, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX)
+        } else if access(path, W_OK) == 0 && access(Self.directory(of: path), W_OK) == 0 {
+            // Writable, so whichever connection closes last (this one or a
+            // writer's) removes the -wal and -shm files. Only reads are
+            // made on it (temporary tables aside, which query_only would
+            // refuse).
+            db = try Self.open(path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX)
+        } else {
+            // No log, and neither the file nor its directory writable by
+            // us: no writer of ours can change it, and a WAL database could
+            // not get the -shm file a reader needs ("attempt to write a
+            // readonly database"). Read it as the immutable file it is.
+            db = try Self.open(
+                "file:" + Self.uriEscaped(path) + "?immutable=1",
+                flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     private static func open(_ name: String, flags: Int32) throws -> OpaquePointer {
@@ -43,10 +61,6 @@ final class SQLiteConnection {
             throw EmbCacheError.store(path: name, code: code, message: message, sql: nil)
         }
         return db
-    }
-
-    private static func canRead(_ db: OpaquePointer) -> Bool {
-        sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nil, nil, nil) & 0xFF != SQLITE_CANTOPEN
     }
 
     /// A path as the path of a `file:` URI: `%`, `?` and `#` escaped.
