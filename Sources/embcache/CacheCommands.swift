@@ -349,15 +349,17 @@ struct BackupCommand: EmbCacheSubcommand {
 struct RestoreCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore a cache directory from a backup on S3, checking every file against its manifest.",
+        abstract: "Restore a cache directory from a backup: a directory backup wrote, or S3.",
         discussion: """
-            Every file is downloaded into a staging folder and checked (size and SHA-256) before any replaces a \
-            cache file; a backup without its manifest, or with a file that does not match it, restores \
-            nothing (exit status 65). A directory that holds a cache is replaced only with --force, and no \
-            process may use it meanwhile.
+            Every file is copied into a staging folder and checked before any replaces a cache file: from S3, \
+            against the manifest (size and SHA-256); from a directory, with SQLite's integrity check. A backup \
+            without its manifest (on S3) or its hashstring.sqlite (in a directory), or with a file that does \
+            not pass, restores nothing (exit status 65). A directory that holds a cache is replaced only with \
+            --force, and no process may use it meanwhile.
             """)
 
-    @Argument(help: ArgumentHelp("The backup: s3://bucket/prefix.", valueName: "source")) var source: String
+    @Argument(help: ArgumentHelp("The backup: a directory, or s3://bucket/prefix.", valueName: "source"))
+    var source: String
     @Option(help: CacheLocation.cacheDirHelp) var cacheDir: String?
     @Flag(help: "Replace the cache the directory holds.") var force = false
     @Flag(name: .shortAndLong, help: "Report nothing but errors.") var quiet = false
@@ -365,6 +367,11 @@ struct RestoreCommand: EmbCacheSubcommand {
     func execute(environment: [String: String]) throws {
         let directory = try CacheDirectory.resolve(flag: cacheDir, environment: environment)
         let quiet = quiet
+        guard S3Location.isURL(source) else {
+            let names = try DirectoryRestore.restore(from: source, into: directory, force: force)
+            if !quiet { note("restored \(counted(names.count, "file")) from \(source) into \(directory)") }
+            return
+        }
         let from = try S3Location(source)
         let manifest = try S3Backup.restore(
             from: from, into: directory, settings: S3Settings(environment: environment), force: force,

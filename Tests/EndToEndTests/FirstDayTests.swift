@@ -8,6 +8,8 @@ import Testing
 /// Rough edges a newcomer met on the first day (issue 16, part 3), each
 /// pinned by the binary's own behaviour.
 @Suite struct FirstDayTests {
+    // MARK: - Input
+
     @Test func plainTextAsJSONInputSuggestsInputLines() throws {
         let cache = TemporaryDirectory()
         let result = try Embcache.run(
@@ -77,6 +79,8 @@ import Testing
         #expect(over.stderrText.contains("line longer than"), "\(over.stderrText)")
     }
 
+    // MARK: - Binary output to a terminal
+
     /// Runs embcache with stdout on a pseudo-terminal; prints its status on
     /// stdout and passes its stderr through.
     static func onTerminal(_ arguments: [String], stdin: URL) throws -> ProcessResult {
@@ -116,6 +120,8 @@ import Testing
         #expect(toPipe.status == 0, "\(toPipe.stderrText)")
         #expect(toPipe.stdout.count >= 3 * 8 * 4)
     }
+
+    // MARK: - import --from-llm
 
     /// An llm embeddings database (the schema llm writes), with the given
     /// collections: name, model, and rows of (id, vector, content or nil).
@@ -186,6 +192,8 @@ import Testing
         #expect(ambiguous.stderrText.contains("\"alpha\", \"beta\""), "\(ambiguous.stderrText)")
     }
 
+    // MARK: - Messages
+
     @Test func summariesUseSingularForOneAndSayWhatIsUnique() throws {
         let work = TemporaryDirectory()
         let cache = work.path + "/cache"
@@ -234,6 +242,59 @@ import Testing
         #expect(get.stderrText.contains("never compute"), "\(get.stderrText)")
         #expect(!get.stderrText.contains("computing it again"), "\(get.stderrText)")
     }
+
+    // MARK: - restore DIR
+
+    @Test func restoreTakesWhatBackupWroteIntoADirectory() throws {
+        let work = TemporaryDirectory()
+        let cache = work.path + "/cache"
+        let first = try Embcache.run(["--model", "hash-8", "--cache-dir", cache], stdin: corpus(20))
+        try #require(first.status == 0)
+        let backup = work.path + "/backup"
+        try #require(try Embcache.run(["backup", backup, "--cache-dir", cache]).status == 0)
+        let backupFiles = try FileManager.default.contentsOfDirectory(atPath: backup).sorted()
+
+        let restored = work.path + "/restored"
+        let restore = try Embcache.run(["restore", backup, "--cache-dir", restored])
+        #expect(restore.status == 0, "\(restore.stderrText)")
+        #expect(restore.stderrText == "embcache: restored 2 files from \(backup) into \(restored)\n")
+        let served = try Embcache.run(["get", "--model", "hash-8", "--cache-dir", restored], stdin: corpus(20))
+        #expect(served.status == 0, "\(served.stderrText)")
+        #expect(served.stdout == first.stdout)
+        // The backup is only read.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: backup).sorted() == backupFiles)
+
+        // A directory that holds a cache is replaced only with --force.
+        let other = work.path + "/other"
+        _ = try Embcache.run(["--model", "hash-4", "--cache-dir", other], stdin: corpus(3, prefix: "other"))
+        let refused = try Embcache.run(["restore", backup, "--cache-dir", other])
+        #expect(refused.status == 78)
+        #expect(refused.stderrText.contains("--force"), "\(refused.stderrText)")
+        let forced = try Embcache.run(["restore", backup, "--cache-dir", other, "--force"])
+        #expect(forced.status == 0, "\(forced.stderrText)")
+        let models = try Embcache.run(["models", "--cache-dir", other])
+        #expect(models.stdoutText == "hash-8\t8\t20\n")
+
+        // A directory that is no backup, or a damaged one, restores nothing.
+        let empty = work.path + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let none = try Embcache.run(["restore", empty, "--cache-dir", work.path + "/nothing"])
+        #expect(none.status == 65)
+        #expect(none.stderrText.contains("no backup here"), "\(none.stderrText)")
+        let damaged = work.path + "/damaged"
+        try FileManager.default.copyItem(atPath: backup, toPath: damaged)
+        let file = damaged + "/embedding-hash-8.sqlite"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        for index in stride(from: 4096 + 100, to: bytes.count, by: 97) { bytes[index] ^= 0x5A }
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let before = try Data(contentsOf: URL(fileURLWithPath: restored + "/embedding-hash-8.sqlite"))
+        let bad = try Embcache.run(["restore", damaged, "--cache-dir", restored, "--force"])
+        #expect(bad.status == 65, "\(bad.stderrText)")
+        #expect(bad.stderrText.contains("embedding-hash-8.sqlite"), "\(bad.stderrText)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: restored + "/embedding-hash-8.sqlite")) == before)
+    }
+
+    // MARK: - A read-only cache
 
     /// Runs embcache as a user that cannot write the cache: as `nobody`
     /// when the tests run as root (for whom permissions do not stop
