@@ -249,14 +249,17 @@ struct VerifyCommand: EmbCacheSubcommand {
         }
         if summary.vectorsWithoutText > 0 {
             note(
-                "\(counted(summary.vectorsWithoutText, "vector")) \(summary.vectorsWithoutText == 1 ? "has" : "have") no text in the cache (their hash can't be checked)")
+                "\(counted(summary.vectorsWithoutText, "vector")) \(summary.vectorsWithoutText == 1 ? "has" : "have") no text in the cache (their hash can't be checked)"
+            )
         }
         if summary.vectorsWithoutChecksum > 0 {
             note(
                 "\(counted(summary.vectorsWithoutChecksum, "vector")) \(summary.vectorsWithoutChecksum == 1 ? "carries" : "carry") no checksum (stored by the Python package or an earlier version): their bytes can't be checked"
             )
         }
-        note("checked \(counted(summary.rowsChecked, "row")): \(summary.problems == 0 ? "ok" : counted(summary.problems, "problem"))")
+        note(
+            "checked \(counted(summary.rowsChecked, "row")): \(summary.problems == 0 ? "ok" : counted(summary.problems, "problem"))"
+        )
         if summary.problems > 0 { throw ExitCode(65) }
     }
 }
@@ -295,7 +298,8 @@ struct RemoveCommand: EmbCacheSubcommand {
             }
             let found = try storage.summarize(model: identity).models[0]
             Reporter.writeStderr(
-                "embcache: remove \(counted(found.vectors, "vector")) of \(model) (\(storage.location): \(found.file))? [y/N] ")
+                "embcache: remove \(counted(found.vectors, "vector")) of \(model) (\(storage.location): \(found.file))? [y/N] "
+            )
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 note("nothing removed")
                 return

@@ -144,7 +144,8 @@ import Testing
 
             """
         let json = collections.map { name, model, rows in
-            [name, model, rows.map { [$0.0, $0.1.map(Double.init), $0.2.map { $0 as Any } ?? NSNull()] as [Any] }] as [Any]
+            [name, model, rows.map { [$0.0, $0.1.map(Double.init), $0.2.map { $0 as Any } ?? NSNull()] as [Any] }]
+                as [Any]
         }
         let encoded = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
         let made = try python(script, [path, encoded])
@@ -200,7 +201,8 @@ import Testing
         let input = "{\"text\":\"same\"}\n{\"text\":\"same\"}\n{\"text\":\"other\"}\n"
         let run = try Embcache.run(["--model", "hash-8", "--cache-dir", cache, "-v"], stdin: input)
         #expect(run.status == 0)
-        #expect(run.stderrText.contains("3 records, 0 hits, 3 computed (2 unique texts), 1 batch,"), "\(run.stderrText)")
+        #expect(
+            run.stderrText.contains("3 records, 0 hits, 3 computed (2 unique texts), 1 batch,"), "\(run.stderrText)")
         let copy = try Embcache.run(["copy", "--from", cache, "--to", work.path + "/copy"])
         #expect(copy.stderrText == "embcache: copied 2 vectors of 1 model, 0 already there, 0 skipped\n")
     }

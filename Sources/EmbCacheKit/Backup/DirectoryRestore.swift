@@ -59,7 +59,7 @@ public enum DirectoryRestore {
             let db = try SQLiteConnection(path: path)
             verdict =
                 try db.scalarText("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '\(table)'")
-                    == "1" ? try db.scalarText("PRAGMA integrity_check") : "no table \(table)"
+                == "1" ? try db.scalarText("PRAGMA integrity_check") : "no table \(table)"
             db.close()
         } catch EmbCacheError.store(_, _, let message, _) {
             verdict = message

@@ -113,7 +113,8 @@ public enum Importer {
             found = match
         } else {
             guard all.count == 1 else {
-                throw EmbCacheError.usage("\(database) holds \(all.count) collections: choose one with --collection (\(names))")
+                throw EmbCacheError.usage(
+                    "\(database) holds \(all.count) collections: choose one with --collection (\(names))")
             }
             found = all[0]
         }
