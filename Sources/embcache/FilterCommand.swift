@@ -63,9 +63,10 @@ struct GetCommand: EmbCacheSubcommand {
         var cache = try FilterCacheOptions.parse([])
         cache.location = location
         cache.offline = true
-        let options = FilterOptions(
+        var options = FilterOptions(
             input: input, output: output, cache: cache, model: model, requests: try ProviderOptions.parse([]),
             http: try HTTPOptions.parse([]), local: local, runtime: runtime)
+        options.refusesUnknownModel = true
         try options.validate()
         _ = try runFilter(options.resolve(environment: environment))
     }

@@ -255,6 +255,10 @@ struct FilterOptions {
     var http: HTTPOptions
     var local: LocalModelOptions
     var runtime: RuntimeOptions
+    /// `get`, which stops at a miss: a model nothing knows is then a typo
+    /// to name, not a run of misses. (`--offline` may look up a model whose
+    /// first vectors other workers have yet to store.)
+    var refusesUnknownModel = false
 
     /// What no one group decides alone.
     func validate() throws {
@@ -299,7 +303,8 @@ struct FilterOptions {
         configuration.prefix = input.prefix
         // A lookup of a name that is in neither the cache nor the config
         // file can answer nothing: most likely a typo.
-        if offline, named == nil, let model, case .none = choice, local.modelPath == nil,
+        if refusesUnknownModel, output.onError == .fail, named == nil, let model, case .none = choice,
+            local.modelPath == nil,
             HashEmbedder.dimension(forModel: model) == nil,
             !settings.known.mayHold(identity)
         {
