@@ -125,7 +125,8 @@ struct ImportCommand: EmbCacheSubcommand {
     @Option(help: ArgumentHelp("Field holding the text (a dotted path).", valueName: "path")) var textField = "text"
     @Option(help: ArgumentHelp("Field holding the vector (a dotted path).", valueName: "path"))
     var embeddingField = "embedding"
-    @Option(help: ArgumentHelp("Import from this llm embeddings database instead.", valueName: "file"), completion: .file())
+    @Option(
+        help: ArgumentHelp("Import from this llm embeddings database instead.", valueName: "file"), completion: .file())
     var fromLlm: String?
     @Option(help: ArgumentHelp("The llm collection to import (with --from-llm).", valueName: "name"))
     var collection: String?

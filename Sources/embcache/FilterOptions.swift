@@ -213,7 +213,9 @@ extension ModelOptions {
 
 extension ProviderOptions {
     func validate() throws {
-        for (name, value) in [("--batch-size", batchSize), ("--batch-bytes", batchBytes), ("--max-requests", maxRequests)] {
+        for (name, value) in [
+            ("--batch-size", batchSize), ("--batch-bytes", batchBytes), ("--max-requests", maxRequests),
+        ] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         try validateSeconds("--timeout", timeout)

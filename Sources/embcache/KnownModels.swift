@@ -50,7 +50,8 @@ func identityNamed(_ name: String, in storage: CacheStorage, environment: [Strin
         _ = try storage.summarize(model: given)
         return given
     } catch let error as EmbCacheError {
-        let catalog = try? ModelCatalog.load(path: ModelCatalog.path(flag: nil, environment: environment), required: false)
+        let catalog = try? ModelCatalog.load(
+            path: ModelCatalog.path(flag: nil, environment: environment), required: false)
         guard let named = catalog?.model(named: name) else {
             let known = KnownModels(catalog: catalog, storage: storage)
             throw EmbCacheError.configuration("\(error.description)\(known.closest(to: name))")

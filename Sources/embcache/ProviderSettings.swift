@@ -42,7 +42,8 @@ struct ProviderSettings {
         // A flag beats the file: --command (or --model-path) alone means
         // that provider whatever provider the file names.
         let chosen =
-            flags.model.provider ?? (flags.requests.command != nil ? "command" : nil) ?? (flags.local.modelPath != nil ? "local" : nil)
+            flags.model.provider ?? (flags.requests.command != nil ? "command" : nil)
+            ?? (flags.local.modelPath != nil ? "local" : nil)
             ?? named?.string("provider") ?? implied
         if modelPath != nil && chosen != "local" {
             throw misuse(flags.local.modelPath != nil, "model-path applies to the local provider only")
@@ -139,7 +140,8 @@ struct ProviderSettings {
             dimensions: integer(flags.model.dimensions, "dimensions"),
             inputType: string(flags.model.inputType, "input-type"), taskType: string(flags.model.taskType, "task-type"),
             truncate: api == .cohere ? truncate?.uppercased() : truncate,
-            deployment: string(flags.http.deployment, "deployment"), apiVersion: string(flags.http.apiVersion, "api-version"),
+            deployment: string(flags.http.deployment, "deployment"),
+            apiVersion: string(flags.http.apiVersion, "api-version"),
             timeout: duration(timeout), maxRetries: integer(flags.http.maxRetries, "max-retries") ?? 8,
             maxRetryWait: duration(seconds(flags.http.maxRetryWait, "max-retry-wait") ?? 300),
             requestsPerMinute: integer(flags.http.rpm, "rpm"), tokensPerMinute: integer(flags.http.tpm, "tpm"))

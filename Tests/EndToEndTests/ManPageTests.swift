@@ -235,7 +235,8 @@ import Testing
         if command == "get" {
             // get's options are some of the filter's, described in OPTIONS.
             let filter = Set(try Self.helpOptions().map(\.long))
-            #expect(Set(options.map(\.long)).isSubset(of: filter), "get takes options the filter does not: describe them")
+            #expect(
+                Set(options.map(\.long)).isSubset(of: filter), "get takes options the filter does not: describe them")
             #expect(!options.contains { ["command", "base-url", "batch-size", "offline"].contains($0.long) })
             return
         }

@@ -157,9 +157,11 @@ struct PostgresTests {
             let killed = running.finish()
             #expect(killed.status == 128 + SIGKILL)
             // A kill in start-up, on a slow machine, can come before the table.
-            let exists = try TestDatabase.psql(db, "SELECT count(*) FROM pg_class WHERE relname = 'embedding-team-model'")
+            let exists = try TestDatabase.psql(
+                db, "SELECT count(*) FROM pg_class WHERE relname = 'embedding-team-model'")
             killedAfter.append(
-                exists == ["0"] ? 0 : Int(try TestDatabase.psql(db, "SELECT count(*) FROM \"embedding-team-model\"")[0])!)
+                exists == ["0"]
+                    ? 0 : Int(try TestDatabase.psql(db, "SELECT count(*) FROM \"embedding-team-model\"")[0])!)
         }
         #expect(killedAfter.last! < 601, "the run ended before the last kill")
         try FileManager.default.removeItem(at: count)

@@ -117,9 +117,11 @@ public enum Verifier {
     ) throws {
         let metadata = try SQLiteStore.readMetadata(db)
         var dimension = metadata["dimension"].flatMap { Int($0) }
-        if let named = metadata["model"], ModelIdentity(canonical: named).fileName != file && model?.canonical != named {
+        if let named = metadata["model"], ModelIdentity(canonical: named).fileName != file && model?.canonical != named
+        {
             summary.problems += 1
-            report("\(file): metadata names model \"\(named)\", whose file is \(ModelIdentity(canonical: named).fileName)")
+            report(
+                "\(file): metadata names model \"\(named)\", whose file is \(ModelIdentity(canonical: named).fileName)")
             if repair, let model, model.fileName == file {
                 try rewriteMetadata(db, model: model)
                 summary.repaired += 1
