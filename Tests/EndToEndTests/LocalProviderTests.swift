@@ -217,7 +217,7 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
         let named = try Embcache.run(
             ["--config", config.path, "--model", "mini", "--cache-dir", cache, "-v"], stdin: input)
         #expect(named.status == 0, "\(named.stderrText)")
-        #expect(named.stderrText.contains("1 hits, 0 computed"), "\(named.stderrText)")
+        #expect(named.stderrText.contains("1 hit, 0 computed"), "\(named.stderrText)")
         #expect(named.stdout == bare.stdout)
 
         // get finds them by the same identity, and runs nothing.
