@@ -121,21 +121,10 @@ public struct BertNormalizer: Sendable, Equatable {
     }
 }
 
-/// What clean-up removes: NUL, the replacement character and controls.
+/// What clean-up removes: NUL, the replacement character, and control,
+/// format, private-use and surrogate characters as `tokenizers` knows them.
 func isDropped(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.value == 0 || scalar.value == 0xFFFD || isBertControl(scalar)
-}
-
-/// Tab, newline and carriage return count as whitespace, not control.
-func isBertControl(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar {
-    case "\t", "\n", "\r": return false
-    default:
-        switch scalar.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
-        default: return false
-        }
-    }
+    BertCharacterClass.of(scalar) == .dropped
 }
 
 /// Unicode's White_Space property, as Rust's `char::is_whitespace`.
@@ -144,28 +133,13 @@ func isBertWhitespace(_ scalar: Unicode.Scalar) -> Bool {
 }
 
 /// ASCII punctuation (symbols such as `$`, `+` and `^` included) and
-/// every Unicode punctuation category.
+/// every Unicode punctuation category, as `tokenizers` knows them.
 func isBertPunctuation(_ scalar: Unicode.Scalar) -> Bool {
-    let v = scalar.value
-    if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) {
-        return true
-    }
-    guard !scalar.isASCII else { return false }
-    switch scalar.properties.generalCategory {
-    case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-        .finalPunctuation, .otherPunctuation:
-        return true
-    default: return false
-    }
+    BertCharacterClass.of(scalar) == .punctuation
 }
 
-/// The CJK Unified Ideographs blocks BERT sets apart (not Hiragana,
-/// Katakana or Hangul, which are split as words).
+/// The CJK Unified Ideographs blocks `tokenizers` sets apart (not
+/// Hiragana, Katakana or Hangul, which are split as words).
 func isCJKIdeograph(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar.value {
-    case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
-        0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
-        return true
-    default: return false
-    }
+    BertCharacterClass.of(scalar) == .ideograph
 }

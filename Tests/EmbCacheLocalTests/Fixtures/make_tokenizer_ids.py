@@ -40,6 +40,16 @@ texts += [
     " ".join(str(i) for i in range(400)),
     "[CLS] written [SEP] in the [MASK] text[PAD]x [UNK]y [unk] [ CLS ] [[SEP]]",
     "ÜBER [MASK]ed Straße",
+    # Unassigned code points are kept (and make [UNK]), not deleted as
+    # control characters: HF's clean-up removes only Cc, Cf, Co and Cs.
+    "hello\u0378world",
+    "non\ufffecharacters\uffff and \U0002fffe plane two",
+    "unassigned in CJK blocks \U0002a6e0 \U0002b81f \U0002ceaf \ufaff end",
+    # CJK Extension E from U+2B820 to U+2B91F is not split as Chinese by
+    # HF (its range starts at U+2B920); from U+2B920 on it is.
+    "ext E \U0002b820\U0002b821x\U0002b91f \U0002b920\U0002b921y",
+    # Format characters of later Unicode versions than HF's tables.
+    "arabic\u0890\u0891pound \U00013430egyptian \u08e2end",
 ]
 with open(sys.argv[3], "w") as out:
     for text in texts:
