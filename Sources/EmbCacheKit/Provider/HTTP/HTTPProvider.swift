@@ -99,6 +99,10 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     /// Told of each retry before its wait, so a run that waits says so.
     private let retryNotice = Mutex<(@Sendable (String) -> Void)?>(nil)
     private let pacer: RequestPacer?
+    /// Up to `--max-retries` retries, waiting at most `--max-retry-wait`
+    /// in all: what the server asks for, else a random wait up to
+    /// 0.5 s × 2^(retry − 1), at most 30 s.
+    private let retryPolicy: RetryPolicy
     private let statistics = Mutex(ProviderStatistics())
     /// Set when the run stops: a batch waiting to retry gives up.
     private let cancelled = Atomic<Bool>(false)
@@ -122,6 +126,9 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             settings.requestsPerMinute == nil && settings.tokensPerMinute == nil
             ? nil
             : RequestPacer(requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute)
+        self.retryPolicy = RetryPolicy(
+            attempts: settings.maxRetries + 1, base: .milliseconds(500), cap: .seconds(30),
+            budget: settings.maxRetryWait, longestRequest: Self.longestRetryAfter)
         self.base64.store([.openai, .azure, .voyage].contains(settings.api), ordering: .relaxed)
     }
 
@@ -147,8 +154,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     }
 
     private func embedWithRetries(_ texts: [String]) throws -> [[Float]] {
-        var attempt = 0
-        var waited = Duration.zero
+        var retries = retryPolicy.start()
         while true {
             try Interrupt.check()
             if let pacer {
@@ -215,38 +221,35 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             }
 
             // Another attempt, after a pause: what the server asked for, or
-            // exponential backoff with full jitter (a random wait up to
-            // 0.5 s × 2^attempt, at most 30 s), so clients that failed
+            // exponential backoff with full jitter, so clients that failed
             // together do not come back together.
-            let backoff = Duration.milliseconds(Int64.random(in: 0...min(30_000, 500 << min(attempt, 16))))
-            let pause = retryAfter ?? backoff
-            if let retryAfter, retryAfter > Self.longestRetryAfter {
+            let pause: Duration
+            switch retries.failed(requested: retryAfter) {
+            case .wait(let wait):
+                pause = wait
+            case .requestTooLong(let asked):
                 throw EmbCacheError.provider(
                     name: name,
                     message:
-                        "\(problem); the server asks to wait \(String(format: "%g", retryAfter.seconds)) s, longer than a retry is worth"
+                        "\(problem); the server asks to wait \(String(format: "%g", asked.seconds)) s, longer than a retry is worth"
                 )
-            }
-            guard attempt < settings.maxRetries else {
+            case .noAttemptsLeft:
                 throw EmbCacheError.provider(
                     name: name,
-                    message: "\(problem); gave up after \(attempt + 1) attempts (see --max-retries)")
-            }
-            guard waited + pause <= settings.maxRetryWait else {
+                    message: "\(problem); gave up after \(retries.failures) attempts (see --max-retries)")
+            case .overBudget(let next):
                 throw EmbCacheError.provider(
                     name: name,
                     message:
-                        "\(problem); gave up after \(attempt + 1) attempts: waiting \(String(format: "%.3g", pause.seconds)) s more would pass --max-retry-wait"
+                        "\(problem); gave up after \(retries.failures) attempts: waiting \(String(format: "%.3g", next.seconds)) s more would pass --max-retry-wait"
                 )
             }
             let notice = retryNotice.withLock { $0 }
             notice?(
                 redact(
-                    "\(name): \(problem); attempt \(attempt + 2) of \(settings.maxRetries + 1) in "
+                    "\(name): \(problem); attempt \(retries.nextAttempt) of \(settings.maxRetries + 1) in "
                         + String(format: "%.1f s", pause.seconds) + (rateLimited ? " (rate limited)" : "")))
             try self.pause(pause)
-            waited += pause
-            attempt += 1
             statistics.withLock {
                 $0.retries += 1
                 if rateLimited { $0.rateLimitWait += pause }
@@ -331,17 +334,10 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         return nil
     }
 
-    /// Sleeps, waking every 50 ms to end early: SIGINT, SIGTERM, SIGHUP, or a
-    /// run that is stopping (whose window is being given up), throws.
+    /// The policy's sleep, which SIGINT, SIGTERM and SIGHUP end, and so
+    /// does a run that is stopping (whose window is being given up).
     private func pause(_ duration: Duration) throws {
-        let end = ContinuousClock.now + duration
-        while true {
-            try Interrupt.check()
-            if cancelled.load(ordering: .relaxed) { throw EmbCacheError.interrupted }
-            let left = end - ContinuousClock.now
-            guard left > .zero else { return }
-            Thread.sleep(forTimeInterval: min(0.05, left.seconds))
-        }
+        try retryPolicy.sleep(duration) { cancelled.load(ordering: .relaxed) }
     }
 }
 
