@@ -69,7 +69,9 @@ final class S3Client: Sendable {
     let settings: S3Settings
     let location: S3Location
     private let client = HTTPClient(timeout: .seconds(300))
-    static let attempts = 6
+    /// 6 attempts in all; before retry n, a random wait up to
+    /// 0.2 s × 2^n, at most 10 s.
+    static let retryPolicy = RetryPolicy(attempts: 6, base: .milliseconds(400), cap: .seconds(10))
 
     init(settings: S3Settings, location: S3Location) {
         self.settings = settings
@@ -131,12 +133,9 @@ final class S3Client: Sendable {
             scope: "aws:amz:\(settings.region):s3", accessKey: settings.accessKey, secretKey: settings.secretKey)
         request.pathAsIs = true
         var problem = ""
-        for attempt in 0..<Self.attempts {
-            if attempt > 0 {
-                // Full jitter on 0.2 s × 2^attempt, at most 10 s.
-                let ceiling = min(10, 0.2 * Double(1 << attempt))
-                usleep(UInt32(Double.random(in: 0...ceiling) * 1_000_000))
-            }
+        var retries = Self.retryPolicy.start()
+        // `continue` retries after the policy's wait; `break` gives up.
+        repeat {
             let response: HTTPResponse
             do {
                 response = try client.send(request)
@@ -176,7 +175,7 @@ final class S3Client: Sendable {
                 throw EmbCacheError.configuration("\(what): \(problem)")
             }
             guard response.status >= 500 || response.status == 429 || response.status == 408 else { break }
-        }
+        } while try retries.waitAfterFailure()
         throw EmbCacheError.backup(
             location: location.description, message: settings.scrub("\(what) failed: \(problem)"))
     }
