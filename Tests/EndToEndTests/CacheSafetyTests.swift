@@ -82,6 +82,38 @@ import Testing
         #expect(countLines(rerunCount) == 60 - computedBefore)
     }
 
+    /// Regression: a run waiting for another process's write lock on the
+    /// cache did not hear SIGINT for as long as 80 s (SQLite's ten-second
+    /// busy wait, eight times over); the wait now ends at once.
+    @Test func sigintEndsAWaitForALockedCache() throws {
+        let cache = TemporaryDirectory()
+        let arguments = ["--model", "hash-8", "--cache-dir", cache.path]
+        let first = try Embcache.run(arguments, stdin: corpus(2))
+        try #require(first.status == 0, "\(first.stderrText)")
+        // Another process holds the write lock until its stdin closes.
+        let holder = try RunningProcess(
+            pythonExecutable,
+            [
+                "-c",
+                "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+                    + "db.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()",
+                cache.path + "/hashstring.sqlite",
+            ])
+        defer { _ = holder.finish() }
+        let deadline = Date().addingTimeInterval(20)
+        while !holder.stdoutSoFar.contains(UInt8(ascii: "\n")) && Date() < deadline { holder.pump(seconds: 0.02) }
+        try #require(String(decoding: holder.stdoutSoFar, as: UTF8.self) == "locked\n")
+
+        let running = try RunningProcess(Embcache.binary, arguments)
+        running.feed(Data(corpus(4).utf8))
+        running.pump(seconds: 1)
+        running.signal(SIGINT)
+        let (result, hung) = running.finish(within: 8)
+        #expect(!hung, "still waiting for the lock after SIGINT")
+        #expect(result.status == 130)
+        #expect(result.stderrText.hasSuffix("embcache: interrupted\n"), "\(result.stderrText)")
+    }
+
     @Test func twoWritersOnOneCacheLoseNothingAndDuplicateNothing() throws {
         let cache = TemporaryDirectory()
         let shared = corpus(3000, prefix: "shared")

@@ -96,7 +96,7 @@ public final class SQLiteStore: VectorStore {
         let hashstringPath = directory + "/" + Self.hashstringFileName
 
         let db = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: !writable) }
-        sqlite3_busy_timeout(db.handle, 10_000)
+        waitWhileBusy(db, throughInterrupts: false)
         if writable {
             // Each file is checked on its own, the model file's schema before
             // the attach (which reads every schema), so that a failure names
@@ -178,7 +178,7 @@ public final class SQLiteStore: VectorStore {
             // last checkpoints and removes the -wal and -shm files, which a
             // read-only one cannot.
             reader = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: false) }
-            sqlite3_busy_timeout(reader!.handle, 10_000)
+            waitWhileBusy(reader!, throughInterrupts: false)
         }
         // Each lookup probes the checksums' table too; its pages (about 20
         // bytes a row) must outlive the vectors' pages that stream past.
@@ -452,10 +452,13 @@ public final class SQLiteStore: VectorStore {
     // MARK: - Transactions
 
     /// One write transaction, retried with backoff while another process
-    /// holds the write lock past the busy timeout.
+    /// holds the write lock past the busy timeout. A signal does not end
+    /// its waits: an interrupted run commits what it computed before it
+    /// exits, and a second signal ends it at once.
     private func retryingWrite(_ body: () throws -> Void) throws {
         guard let connection else { return }
-        try Self.retryingWhileBusy { () in
+        waitWhileBusy(connection, throughInterrupts: true)
+        try Self.retryingWhileBusy(Self.busyRetries.waitingThroughInterrupts) { () in
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 try body()
@@ -467,17 +470,19 @@ public final class SQLiteStore: VectorStore {
         }
     }
 
-    static func retryingWhileBusy(_ body: () throws -> Void) throws {
-        var delay = 0.05
-        for attempt in 1... {
-            do {
-                return try body()
-            } catch EmbCacheError.store(_, let code, _, _) where attempt < 8 && isBusy(code) {
-                usleep(UInt32(Double.random(in: delay / 2...delay) * 1_000_000))
-                delay *= 2
-            }
+    /// 8 attempts in all, each after SQLite's own busy wait; before retry
+    /// n, a random wait up to 0.05 s × 2^(n − 1): 6.35 s at most in all.
+    static let busyRetries = RetryPolicy(attempts: 8, base: .milliseconds(50), cap: .milliseconds(3200))
+
+    /// Runs `body` again while it fails with SQLITE_BUSY or SQLITE_LOCKED.
+    /// A signal ends the waits, unless `policy` waits through it.
+    static func retryingWhileBusy(_ policy: RetryPolicy = busyRetries, _ body: () throws -> Void) throws {
+        try policy.run(retryingOn: { error in
+            guard case EmbCacheError.store(_, let code, _, _) = error else { return false }
+            return isBusy(code)
+        }) {
+            try body()
         }
-        fatalError("unreachable")
     }
 
     /// Turns SQLite's failures while opening into a cache that can't be
@@ -493,6 +498,30 @@ public final class SQLiteStore: VectorStore {
 
 private func isBusy(_ code: Int32) -> Bool {
     code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED
+}
+
+/// SQLite's own wait for another connection's lock, as
+/// `sqlite3_busy_timeout(10_000)` makes it, but one that a signal ends at
+/// once unless `throughInterrupts`: a run waiting to begin or to look up
+/// stops, one waiting to commit what it computed waits on.
+private func waitWhileBusy(_ connection: SQLiteConnection, throughInterrupts: Bool) {
+    if throughInterrupts {
+        sqlite3_busy_handler(connection.handle, { _, count in busyWait(count, endingOnInterrupt: false) }, nil)
+    } else {
+        sqlite3_busy_handler(connection.handle, { _, count in busyWait(count, endingOnInterrupt: true) }, nil)
+    }
+}
+
+/// The delays of SQLite's default busy handler, in milliseconds, the last
+/// repeated, up to ten seconds in all. `count` is how many came before.
+private func busyWait(_ count: Int32, endingOnInterrupt: Bool) -> Int32 {
+    let delays = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100]
+    let calls = Int(count)
+    let waited = delays.prefix(calls).reduce(0, +) + max(0, calls - delays.count) * 100
+    let delay = min(delays[min(calls, delays.count - 1)], 10_000 - waited)
+    if delay <= 0 || (endingOnInterrupt && Interrupt.isRequested) { return 0 }
+    usleep(UInt32(delay) * 1000)
+    return 1
 }
 
 /// Calls `body` with the vector as little-endian float32 bytes.
