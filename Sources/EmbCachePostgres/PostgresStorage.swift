@@ -58,25 +58,31 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
         return connection!
     }
 
+    /// Waits up to 0.1 s × 2^(n − 1) before retry n, at most 2 s, for at
+    /// most `retryBound` seconds in all, the last wait cut to fit.
+    var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            attempts: nil, base: .milliseconds(100), cap: .seconds(2), budget: .seconds(retryBound),
+            shortensLastWait: true)
+    }
+
     /// Runs `body`; while it fails with a transient error, reconnects and
     /// runs it again, with backoff, for at most `retryBound` seconds. Every
-    /// write is idempotent, so running one twice changes nothing.
+    /// write is idempotent, so running one twice changes nothing. A signal
+    /// ends the waits, but not those of a commit (`committing`): an
+    /// interrupted run commits what it computed before it exits.
     @discardableResult
-    func retrying<T>(_ connection: PostgresConnection?, _ body: () throws -> T) throws -> T {
-        var delay = 0.1
-        var waited = 0.0
-        while true {
-            do {
-                return try body()
-            } catch let error as PostgresError where error.isTransient && waited < retryBound {
-                let pause = min(delay, retryBound - waited)
-                usleep(UInt32(pause * 1_000_000))
-                waited += pause
-                delay = min(delay * 2, 2)
-                if let connection, connection.isBroken { _ = connection.reconnect() }
-            } catch let error as PostgresError {
-                throw error.storeError
-            }
+    func retrying<T>(
+        _ connection: PostgresConnection?, committing: Bool = false, _ body: () throws -> T
+    ) throws -> T {
+        let policy = committing ? retryPolicy.waitingThroughInterrupts : retryPolicy
+        do {
+            return try policy.run(
+                retryingOn: { ($0 as? PostgresError)?.isTransient == true },
+                beforeRetry: { if let connection, connection.isBroken { _ = connection.reconnect() } },
+                body)
+        } catch let error as PostgresError {
+            throw error.storeError
         }
     }
 

@@ -147,7 +147,7 @@ final class PostgresStore: VectorStore {
         let texts = entries.filter { !$0.text.utf8.contains(0) }
         let kept = entries.filter { !$0.replacesInvalid }
         let replaced = entries.filter(\.replacesInvalid)
-        try storage.retrying(writer) { () in
+        try storage.retrying(writer, committing: true) { () in
             try writer.run(
                 """
                 WITH texts AS (
@@ -170,7 +170,7 @@ final class PostgresStore: VectorStore {
     /// recorded another dimension for is refused.
     private func recordDimension(_ width: Int, _ writer: PostgresConnection) throws {
         let name = PostgresStorage.tableName(identity)
-        let recorded = try storage.retrying(writer) { () in
+        let recorded = try storage.retrying(writer, committing: true) { () in
             try Self.recordMetadata(writer, table: name, key: "dimension", value: String(width))
             return try writer.run(
                 "SELECT value FROM embcache_metadata WHERE model_table = $1 AND key = 'dimension'", [.text(name)]

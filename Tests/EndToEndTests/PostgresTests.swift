@@ -217,6 +217,25 @@ struct PostgresTests {
         #expect(viaPGSSLMODE.status == 74)
     }
 
+    /// A run waiting for a server that refuses connections ends at the
+    /// first SIGINT, not when EMBCACHE_DB_RETRY_SECONDS have passed.
+    @Test func sigintEndsTheWaitForAnUnreachableServer() throws {
+        let url = try #require(TestDatabase.adminURL)
+        let closedPort = try freePort()
+        let unreachable = url.replacing(/127\.0\.0\.1:[0-9]+/, with: "127.0.0.1:\(closedPort)")
+        let running = try RunningProcess(
+            Embcache.binary, ["--model", Self.model, "--db", unreachable, "--command", fakeProvider()],
+            environment: ["EMBCACHE_DB_RETRY_SECONDS": "600"])
+        running.feed(Data(corpus(3).utf8))
+        running.pump(seconds: 1)
+        running.signal(SIGINT)
+        let (result, hung) = running.finish(within: 8)
+        #expect(!hung, "still waiting for the server after SIGINT")
+        #expect(result.status == 130)
+        #expect(result.stderrText.hasSuffix("embcache: interrupted\n"), "\(result.stderrText)")
+        TestDatabase.expectNoPassword(result)
+    }
+
     @Test func aCopySQLiteToPostgresToSQLiteGivesBackTheSameVectors() throws {
         let work = TemporaryDirectory()
         let source = work.path + "/source"
