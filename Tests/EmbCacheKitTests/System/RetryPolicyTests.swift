@@ -234,4 +234,20 @@ private func isInterrupted(_ error: (any Error)?) -> Bool {
         #expect(isInterrupted(error))
         #expect(calls == 1)
     }
+
+    /// The limits each caller had before it used the policy, which the
+    /// man page states.
+    @Test func theCallersKeepTheirLimits() {
+        // S3: 6 attempts, retry n waits up to 0.2 s × 2^n, at most 10 s.
+        let s3 = S3Client.retryPolicy
+        #expect(s3.attempts == 6 && s3.budget == nil)
+        #expect(
+            (1...5).map { s3.ceiling(retry: $0) } == [400, 800, 1600, 3200, 6400].map { Duration.milliseconds($0) })
+        #expect(s3.ceiling(retry: 6) == .seconds(10))
+        // SQLite: 8 attempts, waits up to 0.05 s doubling, 6.35 s in all.
+        let sqlite = SQLiteStore.busyRetries
+        #expect(sqlite.attempts == 8 && sqlite.budget == nil)
+        let most = (1...7).map { sqlite.ceiling(retry: $0) }.reduce(Duration.zero, +)
+        #expect(most == .milliseconds(6350))
+    }
 }
