@@ -49,6 +49,9 @@ struct OutputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Field added to each record.", valueName: "name"))
     var outputField = "embedding"
 
+    @Flag(help: "Replace the output field of a record that has it already, instead of an error.")
+    var overwrite = false
+
     @Flag(name: .customLong("no-normalize"), help: "Write vectors as stored, not scaled to unit length.")
     var noNormalize = false
 
@@ -202,6 +205,9 @@ extension OutputOptions {
         if dtype == .float64 && !format.isMatrix {
             throw ValidationError("--dtype float64 applies to f32 and npy output only")
         }
+        if overwrite && format.isMatrix {
+            throw ValidationError("--overwrite applies to jsonl and base64 output only, which add a field")
+        }
     }
 }
 
@@ -267,6 +273,9 @@ struct FilterOptions {
         if input.input == .lines && output.outputField == "text" {
             throw ValidationError("--input lines writes the text as \"text\": choose another --output-field")
         }
+        if input.input == .lines && output.overwrite {
+            throw ValidationError("--overwrite applies to JSON records: --input lines has no field to replace")
+        }
     }
 
     /// Flags, the config file and the environment as the engine's
@@ -303,6 +312,7 @@ struct FilterOptions {
             verbosity: runtime.quiet ? .quiet : runtime.verbose ? .verbose : .normal,
             showProgress: isatty(STDERR_FILENO) == 1)
         configuration.prefix = input.prefix
+        configuration.overwrite = output.overwrite
         // A lookup of a name that is in neither the cache nor the config
         // file can answer nothing: most likely a typo.
         if refusesUnknownModel, output.onError == .fail, named == nil, let model, case .none = choice,

@@ -115,20 +115,6 @@ import Testing
         #expect(result.stdoutLines.count == 3)
     }
 
-    /// A record that has the output field already is a conflict of flags:
-    /// `null` would either drop the record or write the field twice.
-    @Test func theOutputFieldPresentStopsTheRunUnderEveryPolicy() throws {
-        let cache = TemporaryDirectory()
-        for policy in ["skip", "null"] {
-            let result = try Embcache.run(
-                ["--model", "hash-8", "--cache-dir", cache.path, "--on-error", policy],
-                stdin: "{\"text\":\"a\"}\n{\"id\":7,\"text\":\"b\",\"embedding\":[1]}\n")
-            #expect(result.status == 65, "\(policy)")
-            #expect(result.stderrText.hasPrefix("embcache: stdin:2: record already has a field \"embedding\""))
-            #expect(result.stdoutLines.count == 1)
-        }
-    }
-
     @Test func offlineNullRowsOfAHashModelTakeItsDimension() throws {
         let cache = TemporaryDirectory()
         let result = try Embcache.run(

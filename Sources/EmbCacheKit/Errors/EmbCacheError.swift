@@ -39,7 +39,7 @@ public enum InputProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyText: "empty text"
         case .lineTooLong(let limit): "line longer than \(limit) bytes (see --max-line-bytes)"
         case .fieldAlreadyPresent(let name):
-            "record already has a field \"\(name)\" (choose another with --output-field)"
+            "record already has a field \"\(name)\" (replace it with --overwrite, or choose another --output-field)"
         case .notInCache: "not in the cache (--offline)"
         case .invalidVector(let why): "unusable vector: \(why)"
         case .rejected(let provider, let message): "provider \(provider) rejected the text: \(message)"

@@ -7,8 +7,9 @@
 /// A strict JSON (RFC 8259) reader for one input record that validates the
 /// whole line but builds nothing except what is asked for: the values at
 /// a few paths (the text; the vector, for import), whether the record is an
-/// object, empty or not, and whether it already has the output field. Numbers are checked against the
-/// grammar, never converted, so `1e999999` is as good as `1`.
+/// object, empty or not, and where it already has the output field.
+/// Numbers are checked against the grammar, never converted, so `1e999999`
+/// is as good as `1`.
 ///
 /// The bytes must already be valid UTF-8.
 struct JSONScanner {
@@ -32,7 +33,14 @@ struct JSONScanner {
     struct Result {
         var isObject = false
         var isEmptyObject = false
-        var hasOutputField = false
+        /// The bytes to cut so that the record no longer has the output
+        /// field: each top-level member of that name with one comma next
+        /// to it, in order and apart. Whitespace between the members left
+        /// stays as it was.
+        var outputFieldCuts: [Range<Int>] = []
+        /// Whether every member of the object is the output field.
+        var onlyOutputField = false
+        var hasOutputField: Bool { !outputFieldCuts.isEmpty }
         /// One entry per path asked for.
         var found: [Found?]
         /// Where each string found stands in the bytes, between its
@@ -138,12 +146,23 @@ struct JSONScanner {
             depth -= 1
             return
         }
+        // The cut of a member of the output field's name takes the comma
+        // before it, after the value of a member that stays; a member with
+        // none before it waits for the start of the next one and takes the
+        // comma after it.
+        var keptMember = false
+        var previousEnd = 0
+        var waitingCut: Range<Int>?
         while true {
             skipWhitespace()
             guard peek == UInt8(ascii: "\"") else {
                 throw peek == nil ? failure("unexpected end of line") : unexpected()
             }
             let keyStart = index
+            if let cut = waitingCut {
+                result.outputFieldCuts.append(cut.lowerBound..<keyStart)
+                waitingCut = nil
+            }
             let decodedKey = try string(decode: false, keepEscapedBytes: true)
             let key = decodedKey.map { Array($0.utf8) }
             let rawKey = bytes[(keyStart + 1)..<(index - 1)]
@@ -153,7 +172,7 @@ struct JSONScanner {
                 throw peek == nil ? failure("unexpected end of line") : unexpected()
             }
             index += 1
-            if top, let outputField, keyEquals(outputField) { result.hasOutputField = true }
+            let isOutputField = top && outputField.map(keyEquals) == true
             var capture: [Int] = []
             var deeper: [Int] = []
             for index in onPaths where keyEquals(paths[index][level]) {
@@ -168,7 +187,21 @@ struct JSONScanner {
                 }
             }
             try value(capture: capture, level: level + 1, onPaths: deeper)
-            if try closes(with: "}") { return }
+            if isOutputField {
+                if keptMember {
+                    result.outputFieldCuts.append(previousEnd..<index)
+                } else {
+                    waitingCut = keyStart..<index
+                }
+            } else {
+                keptMember = true
+            }
+            previousEnd = index
+            if try closes(with: "}") {
+                if let waitingCut { result.outputFieldCuts.append(waitingCut) }
+                if top { result.onlyOutputField = !keptMember }
+                return
+            }
         }
     }
 

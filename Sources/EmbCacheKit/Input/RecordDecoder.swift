@@ -42,9 +42,13 @@ public struct RecordDecoder: Sendable {
     public var mode: InputMode
     /// Path components of the text field (`a.b` → ["a", "b"]).
     public let textPath: [String]
-    /// A field the output will add; a record that has it already is refused
-    /// rather than left with two fields of one name.
+    /// A field the output will add. A record that has it already is
+    /// written without it, never with two fields of one name: with a new
+    /// vector under `overwrite`, else as a record without a vector.
     public let outputField: String?
+    /// Whether a record's own output field is replaced (`--overwrite`)
+    /// rather than an error.
+    public var overwrite = false
     /// The line size limit, for the message about lines over it.
     public var maxLineBytes: Int
     /// Put before every text before it is keyed and embedded (`--prefix`,
@@ -79,23 +83,27 @@ public struct RecordDecoder: Sendable {
     public func decode(_ line: Line) -> Record {
         var shape = Record.ObjectShape.notExtensible
         var verbatim: Range<Int>?
+        var cuts: [Range<Int>] = []
         let content = Result { () throws(InputProblem) in
-            try decodeContent(line, shape: &shape, verbatim: &verbatim)
+            try decodeContent(line, shape: &shape, verbatim: &verbatim, cuts: &cuts)
         }
         if mode == .lines { return Record(location: line.location, bytes: [], content: content, object: shape) }
-        guard case .success = content, let verbatim, verbatim.count >= Self.cutTextBytes else {
-            return Record(location: line.location, bytes: line.bytes, content: content, object: shape)
+        let cutsText = verbatim.map { text in cuts.contains { $0.overlaps(text) } } ?? false
+        guard case .success = content, let verbatim, verbatim.count >= Self.cutTextBytes, !cutsText else {
+            return Record(
+                location: line.location, bytes: cuts.isEmpty ? line.bytes : line.bytes.removing(cuts),
+                content: content, object: shape)
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(line.bytes.count - verbatim.count)
-        bytes.append(contentsOf: line.bytes[..<verbatim.lowerBound])
-        bytes.append(contentsOf: line.bytes[verbatim.upperBound...])
+        let textCut = cuts.firstIndex { $0.lowerBound > verbatim.lowerBound } ?? cuts.endIndex
+        cuts.insert(verbatim, at: textCut)
+        let textOffset = verbatim.lowerBound - cuts[..<textCut].reduce(0) { $0 + $1.count }
         return Record(
-            location: line.location, bytes: bytes, content: content, object: shape, textOffset: verbatim.lowerBound)
+            location: line.location, bytes: line.bytes.removing(cuts), content: content, object: shape,
+            textOffset: textOffset)
     }
 
     private func decodeContent(
-        _ line: Line, shape: inout Record.ObjectShape, verbatim: inout Range<Int>?
+        _ line: Line, shape: inout Record.ObjectShape, verbatim: inout Range<Int>?, cuts: inout [Range<Int>]
     ) throws(InputProblem) -> Record.Content {
         if line.tooLong { throw InputProblem.lineTooLong(limit: maxLineBytes) }
         switch mode {
@@ -122,8 +130,13 @@ public struct RecordDecoder: Sendable {
                     error.message + (line.location.line == 1 ? "; use --input lines for plain text" : ""))
             }
             guard scanned.isObject else { throw InputProblem.notAnObject }
-            if scanned.hasOutputField, let outputField { throw InputProblem.fieldAlreadyPresent(outputField) }
-            shape = scanned.isEmptyObject ? .empty : .nonEmpty
+            // The field is cut from the record whatever follows: a record
+            // written with a null vector has it once too.
+            cuts = scanned.outputFieldCuts
+            shape = scanned.isEmptyObject || scanned.onlyOutputField ? .empty : .nonEmpty
+            if scanned.hasOutputField, !overwrite, let outputField {
+                throw InputProblem.fieldAlreadyPresent(outputField)
+            }
             let path = textPath.joined(separator: ".")
             switch scanned.found[0] {
             case nil: throw InputProblem.missingField(path)
@@ -141,6 +154,21 @@ public struct RecordDecoder: Sendable {
     private func content(_ text: String) -> Record.Content {
         let text = prefix.isEmpty ? text : prefix + text
         return Record.Content(text: text, key: CacheKey(text: text))
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The bytes without those in `ranges`, which are in order and apart.
+    func removing(_ ranges: [Range<Int>]) -> [UInt8] {
+        var kept: [UInt8] = []
+        kept.reserveCapacity(count - ranges.reduce(0) { $0 + $1.count })
+        var start = 0
+        for range in ranges {
+            kept.append(contentsOf: self[start..<range.lowerBound])
+            start = range.upperBound
+        }
+        kept.append(contentsOf: self[start...])
+        return kept
     }
 }
 

@@ -51,6 +51,9 @@ public struct FilterConfiguration: Sendable {
     public var format: OutputFormat
     public var dtype: OutputDType
     public var outputField: String
+    /// Whether a record's own output field is replaced (`--overwrite`)
+    /// rather than an error.
+    public var overwrite = false
     public var normalize: Bool
     /// nil writes to stdout.
     public var outputPath: String?
@@ -161,6 +164,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
             ? nil : configuration.outputField,
         maxLineBytes: configuration.maxLineBytes)
     decoder.prefix = configuration.prefix
+    decoder.overwrite = configuration.overwrite
     let pipeline = Pipeline(
         store: store, provider: provider, decoder: decoder, writer: writer, settings: settings, reporter: reporter)
     defer { reporter.finish() }

@@ -280,13 +280,9 @@ public final class Pipeline {
 
         // A bad record stops a failing run where it stands: nothing after
         // it is computed, everything before it is.
-        // A record that has the output field already is a conflict of
-        // flags, not of one record: it stops the run under every policy.
         var stop: EmbCacheError?
-        if let bad = records.firstIndex(where: { record in
-            guard case .failure(let problem) = record.content else { return false }
-            return settings.onError == .fail || problem == .fieldAlreadyPresent(decoder.outputField ?? "")
-        }),
+        if settings.onError == .fail,
+            let bad = records.firstIndex(where: { if case .failure = $0.content { true } else { false } }),
             case .failure(let problem) = records[bad].content
         {
             stop = .input(records[bad].location, problem)
