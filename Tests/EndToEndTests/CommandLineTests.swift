@@ -57,6 +57,98 @@ import Testing
         #expect(short.stdout == long.stdout)
     }
 
+    /// Scripts/install into a temporary DESTDIR; the prefix's path.
+    static func install(into work: TemporaryDirectory) throws -> String {
+        let script = Embcache.packageRoot.appendingPathComponent("Scripts/install").path
+        let installed = try runProcess(
+            "/usr/bin/env", ["DESTDIR=\(work.path)", "PREFIX=/opt/e", script, "--bin", Embcache.binary])
+        try #require(installed.status == 0, "\(installed.stderrText)")
+        return work.path + "/opt/e"
+    }
+
+    /// "LINE|match match" lines as a table of what each line offered.
+    static func offered(_ lines: [String]) -> [String: [String]] {
+        var offered: [String: [String]] = [:]
+        for line in lines {
+            let parts = line.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { continue }
+            offered[String(parts[0])] = parts[1].split(separator: " ").map(String.init)
+        }
+        return offered
+    }
+
+    /// The lines zsh's and fish's completions are tried on, `data` being
+    /// a directory that holds `docs.jsonl`.
+    static func completionLines(_ data: String) -> [String] {
+        [
+            "embcache st", "embcache stats --", "embcache --mo", "embcache -m x --ove", "embcache --format ",
+            "embcache get --on-error ", "embcache \(data)/do", "embcache --model hash-8 \(data)/do",
+        ]
+    }
+
+    /// What the lines of `completionLines` must offer: the filter's options
+    /// at the root, as bash's do, and each subcommand its own. `file` is
+    /// how the shell offers `docs.jsonl`.
+    static func expectCompletions(_ offered: [String: [String]], data: String, file: String, shell: String) {
+        #expect(offered["embcache st"] == ["stats"], "\(shell): \(offered)")
+        let stats = offered["embcache stats --"] ?? []
+        #expect(stats.contains("--json") && !stats.contains("--format"), "\(shell): \(stats)")
+        #expect(Set(offered["embcache --mo"] ?? []) == ["--model", "--model-path"], "\(shell): \(offered)")
+        #expect(offered["embcache -m x --ove"] == ["--overwrite"], "\(shell): \(offered)")
+        #expect(offered["embcache --format "] == ["jsonl", "base64", "f32", "raw", "npy"], "\(shell): \(offered)")
+        #expect(offered["embcache get --on-error "] == ["fail", "skip", "null"], "\(shell): \(offered)")
+        #expect(offered["embcache \(data)/do"] == [file], "\(shell): \(offered)")
+        #expect(offered["embcache --model hash-8 \(data)/do"] == [file], "\(shell): \(offered)")
+    }
+
+    /// PATH with the installed binary first: the completions run it.
+    static func pathWithInstalledBinary(_ root: String) -> [String: String] {
+        ["PATH": root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")]
+    }
+
+    /// zsh's completion as zsh runs it: compinit finds the installed
+    /// `_embcache`, and each line is completed at a Tab on a terminal.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh")))
+    func zshCompletesTheFiltersOptionsAtTheRootAndEachSubcommandsOwn() throws {
+        let work = TemporaryDirectory()
+        let root = try Self.install(into: work)
+        try FileManager.default.createDirectory(at: work.file("data"), withIntermediateDirectories: true)
+        _ = work.write("data/docs.jsonl", "")
+        let driver = Embcache.fixtures.appendingPathComponent("zsh_complete.zsh").path
+        let result = try runProcess(
+            "/usr/bin/zsh",
+            ["-f", driver, root + "/share/zsh/site-functions"] + Self.completionLines(work.path + "/data"),
+            environment: Self.pathWithInstalledBinary(root))
+        #expect(result.status == 0, "\(result.stderrText)")
+        // zsh offers a file by its name, after the directory typed.
+        Self.expectCompletions(
+            Self.offered(result.stdoutLines), data: work.path + "/data", file: "docs.jsonl", shell: "zsh")
+    }
+
+    /// fish's own `complete -C`, with the installed completion loaded.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/fish")))
+    func fishCompletesTheFiltersOptionsAtTheRootAndEachSubcommandsOwn() throws {
+        let work = TemporaryDirectory()
+        let root = try Self.install(into: work)
+        try FileManager.default.createDirectory(at: work.file("data"), withIntermediateDirectories: true)
+        _ = work.write("data/docs.jsonl", "")
+        let driver = """
+            source $argv[1]
+            for line in $argv[2..]
+                echo "$line|"(complete -C "$line" | string replace -r '\\t.*' '' | string join ' ')
+            end
+            """
+        let result = try runProcess(
+            "/usr/bin/fish",
+            ["--no-config", "-c", driver, root + "/share/fish/vendor_completions.d/embcache.fish"]
+                + Self.completionLines(work.path + "/data"),
+            environment: Self.pathWithInstalledBinary(root))
+        #expect(result.status == 0, "\(result.stderrText)")
+        Self.expectCompletions(
+            Self.offered(result.stdoutLines), data: work.path + "/data", file: work.path + "/data/docs.jsonl",
+            shell: "fish")
+    }
+
     /// Scripts/install with DESTDIR and PREFIX, then bash's completion
     /// driven as bash drives it (COMP_WORDS, COMP_LINE, COMP_POINT), then
     /// --uninstall.
