@@ -3,13 +3,24 @@ import Testing
 
 /// stderr carries a live progress line only when it is a terminal.
 @Suite struct ProgressTests {
-    @Test func aTerminalGetsAProgressLineThatIsErasedAtTheEnd() throws {
-        let cache = TemporaryDirectory()
-        let input = cache.write("in.jsonl", corpus(40))
+    /// What embcache wrote on a terminal as its stderr, as Python's repr of
+    /// the bytes, and its exit status. Its stdin is the file `input`, or,
+    /// with `pipe`, a pipe that the file is copied into.
+    static func onTerminal(
+        _ arguments: [String], input: URL, pipe: Bool = false, environment: [String: String] = [:]
+    ) throws -> (seen: String, status: String) {
         let script = """
-            import os, pty, subprocess, sys
+            import os, pty, shutil, subprocess, sys, threading
             master, slave = pty.openpty()
-            child = subprocess.Popen(sys.argv[1:], stdin=open(os.environ["INPUT"]), stdout=subprocess.DEVNULL, stderr=slave)
+            source = open(os.environ["INPUT"], "rb")
+            piped = os.environ.get("PIPE") == "1"
+            child = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE if piped else source,
+                                     stdout=subprocess.DEVNULL, stderr=slave)
+            if piped:
+                def feed():
+                    shutil.copyfileobj(source, child.stdin)
+                    child.stdin.close()
+                threading.Thread(target=feed).start()
             os.close(slave)
             seen = b""
             while True:
@@ -23,19 +34,49 @@ import Testing
             child.wait()
             sys.stdout.write(repr(seen) + "\\n" + str(child.returncode) + "\\n")
             """
+        var environment = environment
+        environment["INPUT"] = input.path
+        environment["PIPE"] = pipe ? "1" : "0"
         let result = try runProcess(
-            "/usr/bin/env",
-            [
-                "python3", "-c", script, Embcache.binary, "--model", "fake", "--cache-dir", cache.path,
-                "--command", fakeProvider("--delay 0.1"), "--batch-size", "4", "--max-requests", "1",
-            ],
-            environment: ["INPUT": input.path])
+            "/usr/bin/env", ["python3", "-c", script, Embcache.binary] + arguments, environment: environment)
         let lines = result.stdoutText.split(separator: "\n")
-        #expect(lines.last == "0", "\(result.stdoutText) \(result.stderrText)")
-        let seen = String(lines.first ?? "")
+        return (String(lines.first ?? ""), String(lines.last ?? "") + result.stderrText)
+    }
+
+    static func slowRun(_ cache: TemporaryDirectory) -> [String] {
+        [
+            "--model", "fake", "--cache-dir", cache.path, "--command", fakeProvider("--delay 0.1"), "--batch-size",
+            "4", "--max-requests", "1", "--window", "8",
+        ]
+    }
+
+    @Test func aTerminalGetsAProgressLineThatIsErasedAtTheEnd() throws {
+        let cache = TemporaryDirectory()
+        let input = cache.write("in.jsonl", corpus(40))
+        let (seen, status) = try Self.onTerminal(Self.slowRun(cache), input: input)
+        #expect(status == "0", "\(seen) \(status)")
         #expect(seen.contains("records/s"), "\(seen)")
         #expect(seen.contains("computed"))
         #expect(seen.hasSuffix(#"\r\x1b[K'"#), "the line is erased at the end: \(seen)")
+    }
+
+    /// A regular file's size is known: the line says how far the run is
+    /// and how long the rest will take. A pipe's is not.
+    @Test func aFileInputGetsAPercentageAndTheTimeLeftAPipeDoesNot() throws {
+        let cache = TemporaryDirectory()
+        let input = cache.write("in.jsonl", corpus(40))
+        let (seen, status) = try Self.onTerminal(Self.slowRun(cache), input: input)
+        #expect(status == "0", "\(seen) \(status)")
+        let percentages = ManPageTests.matches(#"embcache: (\d+)%, "#, in: seen).compactMap { Int($0[1]) }
+        #expect(percentages.contains { $0 > 0 && $0 < 100 }, "\(seen)")
+        #expect(percentages == percentages.sorted(), "\(seen)")
+        #expect(!ManPageTests.matches(#"ETA (\d+m)?\d+s"#, in: seen).isEmpty, "\(seen)")
+
+        let piped = try Self.onTerminal(Self.slowRun(TemporaryDirectory()), input: input, pipe: true)
+        #expect(piped.status == "0", "\(piped.seen) \(piped.status)")
+        #expect(piped.seen.contains("records/s"), "\(piped.seen)")
+        #expect(!piped.seen.contains("%"), "\(piped.seen)")
+        #expect(!piped.seen.contains("ETA"), "\(piped.seen)")
     }
 
     @Test func aPipeGetsNothingButErrors() throws {

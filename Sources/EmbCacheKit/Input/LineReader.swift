@@ -11,6 +11,9 @@ public struct Line: Sendable {
     public var bytes: [UInt8]
     /// Set when the line exceeded the size limit; its bytes were dropped.
     public var tooLong: Bool
+    /// Bytes of input read up to the end of this line, its terminator
+    /// included: how far the run has got, for the progress line.
+    public var end = 0
 }
 
 /// Splits a byte stream into lines: `\n` ends a line, a `\r` before it is
@@ -30,6 +33,8 @@ public final class LineReader {
     private var lineNumber = 0
     private var current: [UInt8] = []
     private var discarding = false
+    /// Bytes read from `fd` before the buffer's contents.
+    private var readBefore = 0
 
     public init(fd: Int32, name: String, maxLineBytes: Int, closeWhenDone: Bool = false, chunkSize: Int = 1 << 20) {
         self.fd = fd
@@ -55,14 +60,16 @@ public final class LineReader {
     public func next() throws -> Line? {
         while true {
             if let newline = nextNewline() {
-                let line = take(upTo: newline)
+                var line = take(upTo: newline)
                 start = newline + 1
+                line.end = readBefore + start
                 return line
             }
             if atEOF {
                 if start == end && current.isEmpty && !discarding { return nil }
-                let line = take(upTo: end)
+                var line = take(upTo: end)
                 start = end
+                line.end = readBefore + end
                 return line
             }
             try fill()
@@ -111,6 +118,7 @@ public final class LineReader {
                 }
             }
         }
+        readBefore += end
         start = 0
         end = 0
         let count = buffer.count

@@ -122,6 +122,24 @@ private func commitQueue(_ configuration: FilterConfiguration) -> Int {
     return 3
 }
 
+/// The bytes left to read in the inputs when all are regular files (stdin
+/// from its current offset, `< file` being one); nil when one is a pipe, a
+/// terminal or cannot be read, whose size is not known.
+private func inputSize(_ inputs: [String]) -> Int? {
+    var total = 0
+    for input in inputs.isEmpty ? ["-"] : inputs {
+        var status = stat()
+        if input == "-" {
+            guard fstat(STDIN_FILENO, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+            total += max(0, Int(status.st_size) - max(0, Int(lseek(STDIN_FILENO, 0, SEEK_CUR))))
+        } else {
+            guard stat(input, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+            total += Int(status.st_size)
+        }
+    }
+    return total
+}
+
 /// Runs the filter: opens the cache, the provider and the output, streams
 /// the inputs through the pipeline. The output file, if any, is kept only
 /// when the run succeeds; the cache keeps everything computed either way.
@@ -156,6 +174,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         commitQueue: commitQueue(configuration))
     let reporter = Reporter(
         verbosity: configuration.verbosity, showProgress: configuration.showProgress,
+        inputSize: configuration.showProgress ? inputSize(configuration.inputs) : nil,
         providerStatistics: { provider?.providerStatistics })
     (provider as? HTTPProvider)?.reportRetries { reporter.warn($0) }
     var decoder = RecordDecoder(

@@ -81,7 +81,7 @@ public final class Pipeline {
     /// from the store and the provider, writing the previous one.
     public func run(inputs: [String], maxLineBytes: Int) throws {
         if provider != nil { try store.expectCommits(of: settings.windowSize) }
-        let decoded = BoundedQueue<Result<[Record], Error>>(capacity: 2)
+        let decoded = BoundedQueue<Result<(records: [Record], end: Int), Error>>(capacity: 2)
         let encoded = BoundedQueue<[OutputRow]>(capacity: 2)
         let reading = DispatchGroup()
         let writing = DispatchGroup()
@@ -95,7 +95,7 @@ public final class Pipeline {
                 try Self.readWindows(
                     inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize, bytes: windowBytes
                 ) {
-                    decoded.push(.success(Self.decode($0, with: decoder)))
+                    decoded.push(.success((Self.decode($0, with: decoder), $0.last?.end ?? 0)))
                 }
             } catch {
                 decoded.push(.failure(error))
@@ -163,10 +163,12 @@ public final class Pipeline {
         var pending: Window?
         do {
             while let next = decoded.pop() {
-                let current: Window
+                var current: Window
                 do {
                     if let error = writeFailure.withLock({ $0 }) ?? commitFailure.withLock({ $0 }) { throw error }
-                    current = try begin(try next.get(), pool: pool, after: pending)
+                    let (records, end) = try next.get()
+                    current = try begin(records, pool: pool, after: pending)
+                    current.inputEnd = end
                 } catch {
                     // What was sent before the failure is committed and written.
                     if let window = pending {
@@ -220,11 +222,17 @@ public final class Pipeline {
     ) throws {
         var window: [Line] = []
         var bytes = 0
+        // Bytes of the inputs before this one: a line's end counts from the first.
+        var before = 0
         window.reserveCapacity(size)
         do {
             for input in inputs {
                 let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
-                while let line = try reader.next() {
+                var end = 0
+                defer { before += end }
+                while var line = try reader.next() {
+                    end = line.end
+                    line.end += before
                     if decoder.isBlank(line) { continue }
                     if !window.isEmpty && bytes + line.bytes.count > budget {
                         guard deliver(window) else { return }
@@ -264,6 +272,8 @@ public final class Pipeline {
         var sent: Set<CacheKey>
         /// A bad record that ends the run after this window's earlier ones.
         var stop: EmbCacheError?
+        /// Bytes of input read up to the end of the window.
+        var inputEnd = 0
     }
 
     /// What the last finished window computed or had refused, for the keys
@@ -365,6 +375,7 @@ public final class Pipeline {
         reporter.update {
             $0.computed += computedCount
             $0.uniqueComputed += answered.computed.count
+            $0.inputBytes = max($0.inputBytes, window.inputEnd)
         }
         if let failure = answered.failure {
             commit(answered.computed, [])

@@ -16,6 +16,9 @@ public struct RunSummary: Sendable, Equatable {
     /// Records left out (`--on-error skip`) or written as null.
     public var skipped = 0
     public var nulls = 0
+    /// Bytes of input handled: read up to the end of the last window
+    /// finished.
+    public var inputBytes = 0
     /// What an HTTP provider did: requests sent (retries included), retries,
     /// and time spent waiting for rate limits.
     public var provider: ProviderStatistics?
@@ -34,21 +37,44 @@ public final class Reporter: Sendable {
         var summary = RunSummary()
         var lastDraw = ContinuousClock.now
         var drawn = false
+        var finished = false
     }
 
     private let verbosity: Verbosity
     private let showProgress: Bool
+    /// Bytes of the whole input when every input is a regular file: the
+    /// progress line then gives a percentage and the time left.
+    private let inputSize: Int?
     private let started = ContinuousClock.now
     private let state = Mutex(State())
     private let providerStatistics: @Sendable () -> ProviderStatistics?
 
     public init(
-        verbosity: Verbosity, showProgress: Bool,
+        verbosity: Verbosity, showProgress: Bool, inputSize: Int? = nil,
         providerStatistics: @escaping @Sendable () -> ProviderStatistics? = { nil }
     ) {
         self.verbosity = verbosity
         self.showProgress = showProgress && verbosity != .quiet
+        self.inputSize = inputSize.flatMap { $0 > 0 ? $0 : nil }
         self.providerStatistics = providerStatistics
+        if self.showProgress { startTicking() }
+    }
+
+    /// Redraws the line twice a second when nothing else does, so a run
+    /// that waits for a provider, or for a retry, does not look stuck.
+    /// Ends with `finish`.
+    private func startTicking() {
+        Thread.detachNewThread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: 0.25)
+                let going = state.withLock { state in
+                    guard !state.finished else { return false }
+                    draw(&state, every: .milliseconds(500))
+                    return true
+                }
+                guard going else { return }
+            }
+        }
     }
 
     public var summary: RunSummary {
@@ -60,13 +86,18 @@ public final class Reporter: Sendable {
     public func update(_ change: (inout RunSummary) -> Void) {
         state.withLock { state in
             change(&state.summary)
-            guard showProgress else { return }
-            let now = ContinuousClock.now
-            guard now - state.lastDraw >= .milliseconds(100) else { return }
-            state.lastDraw = now
-            state.drawn = true
-            Self.writeStderr("\r\u{1B}[K" + progressLine(state.summary, elapsed: now - started))
+            draw(&state, every: .milliseconds(100))
         }
+    }
+
+    /// The one place the line is drawn: at most once per `interval`.
+    private func draw(_ state: inout State, every interval: Duration) {
+        guard showProgress, !state.finished else { return }
+        let now = ContinuousClock.now
+        guard now - state.lastDraw >= interval else { return }
+        state.lastDraw = now
+        state.drawn = true
+        Self.writeStderr("\r\u{1B}[K" + progressLine(state.summary, elapsed: now - started))
     }
 
     /// A problem with one record that the run goes on after.
@@ -82,6 +113,7 @@ public final class Reporter: Sendable {
         state.withLock { state in
             if state.drawn { Self.writeStderr("\r\u{1B}[K") }
             state.drawn = false
+            state.finished = true
             guard verbosity == .verbose else { return }
             var s = state.summary
             s.provider = providerStatistics()
@@ -100,8 +132,27 @@ public final class Reporter: Sendable {
 
     private func progressLine(_ s: RunSummary, elapsed: Duration) -> String {
         let seconds = max(elapsed.seconds, 0.001)
-        return "embcache: \(s.records) records, \(s.hits) hits, \(s.computed) computed, "
-            + String(format: "%.0f records/s", Double(s.records) / seconds)
+        var line = "embcache: "
+        if let inputSize {
+            let done = min(s.inputBytes, inputSize)
+            line += "\(done * 100 / inputSize)%, "
+        }
+        line += "\(s.records) records, \(s.hits) hits, \(s.computed) computed, "
+        line += String(format: "%.0f records/s", Double(s.records) / seconds)
+        // The time left at the pace so far, once there is a pace.
+        if let inputSize, s.inputBytes > 0, s.inputBytes < inputSize {
+            let left = seconds * Double(inputSize - s.inputBytes) / Double(s.inputBytes)
+            line += ", ETA " + clock(left)
+        }
+        return line
+    }
+
+    /// `42s`, `3m05s`, `2h07m`.
+    private func clock(_ seconds: Double) -> String {
+        let whole = Int(min(seconds, 360_000).rounded(.up))
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return String(format: "%dm%02ds", whole / 60, whole % 60) }
+        return String(format: "%dh%02dm", whole / 3600, whole % 3600 / 60)
     }
 
     public static func writeStderr(_ text: String) {
