@@ -79,6 +79,25 @@ import Testing
         #expect(!piped.seen.contains("ETA"), "\(piped.seen)")
     }
 
+    /// A request waiting to be retried, or paced by --rpm, shows on the
+    /// line as a wait, not as a run that stopped.
+    @Test func aWaitForARetryOrARateLimitIsShown() throws {
+        let work = TemporaryDirectory()
+        let input = work.write("in.jsonl", corpus(3))
+        for (index, (faults, flags, expected)) in [
+            (["status=503,retry_after=2"], [], #"retrying in [12]s"#),
+            (["status=429,retry_after=2"], [], #"retrying in [12]s \(rate limited\)"#),
+            ([], ["--rpm", "60", "--batch-size", "1"], #"waiting [12]s \(rate limited by --rpm/--tpm\)"#),
+        ].enumerated() {
+            let server = try EmbeddingServer(api: "openai", faults: faults)
+            let (seen, status) = try Self.onTerminal(
+                server.flags() + flags + ["--cache-dir", work.path + "/cache-\(index)"], input: input,
+                environment: server.environment)
+            #expect(status == "0", "\(seen) \(status)")
+            #expect(!ManPageTests.matches(expected, in: seen).isEmpty, "\(expected): \(seen)")
+        }
+    }
+
     @Test func aPipeGetsNothingButErrors() throws {
         let cache = TemporaryDirectory()
         let result = try Embcache.run(

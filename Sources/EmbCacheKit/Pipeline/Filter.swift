@@ -177,6 +177,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         inputSize: configuration.showProgress ? inputSize(configuration.inputs) : nil,
         providerStatistics: { provider?.providerStatistics })
     (provider as? HTTPProvider)?.reportRetries { reporter.warn($0) }
+    (provider as? HTTPProvider)?.reportWaits { reporter.waiting($0) }
     var decoder = RecordDecoder(
         mode: configuration.inputMode, textField: configuration.textField,
         outputField: configuration.format.isMatrix || configuration.inputMode == .lines

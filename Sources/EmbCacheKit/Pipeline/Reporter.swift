@@ -38,6 +38,8 @@ public final class Reporter: Sendable {
         var lastDraw = ContinuousClock.now
         var drawn = false
         var finished = false
+        /// Provider requests waiting to go out, until when and why.
+        var waits: [ProviderWait] = []
     }
 
     private let verbosity: Verbosity
@@ -90,6 +92,16 @@ public final class Reporter: Sendable {
         }
     }
 
+    /// A provider request waits before it goes out: the progress line says
+    /// so until it ends.
+    public func waiting(_ wait: ProviderWait) {
+        guard showProgress else { return }
+        state.withLock { state in
+            state.waits.append(wait)
+            draw(&state, every: .milliseconds(100))
+        }
+    }
+
     /// The one place the line is drawn: at most once per `interval`.
     private func draw(_ state: inout State, every interval: Duration) {
         guard showProgress, !state.finished else { return }
@@ -97,7 +109,9 @@ public final class Reporter: Sendable {
         guard now - state.lastDraw >= interval else { return }
         state.lastDraw = now
         state.drawn = true
-        Self.writeStderr("\r\u{1B}[K" + progressLine(state.summary, elapsed: now - started))
+        state.waits.removeAll { $0.until <= now }
+        Self.writeStderr(
+            "\r\u{1B}[K" + progressLine(state.summary, elapsed: now - started, waits: state.waits, now: now))
     }
 
     /// A problem with one record that the run goes on after.
@@ -130,7 +144,9 @@ public final class Reporter: Sendable {
         }
     }
 
-    private func progressLine(_ s: RunSummary, elapsed: Duration) -> String {
+    private func progressLine(_ s: RunSummary, elapsed: Duration, waits: [ProviderWait], now: ContinuousClock.Instant)
+        -> String
+    {
         let seconds = max(elapsed.seconds, 0.001)
         var line = "embcache: "
         if let inputSize {
@@ -143,6 +159,16 @@ public final class Reporter: Sendable {
         if let inputSize, s.inputBytes > 0, s.inputBytes < inputSize {
             let left = seconds * Double(inputSize - s.inputBytes) / Double(s.inputBytes)
             line += ", ETA " + clock(left)
+        }
+        // The wait that ends first: when the run goes on.
+        if let wait = waits.min(by: { $0.until < $1.until }) {
+            let left = Int((wait.until - now).seconds.rounded(.up))
+            let waiting =
+                switch wait.reason {
+                case .paced: "waiting \(left)s (rate limited by --rpm/--tpm)"
+                case .retry(let rateLimited): "retrying in \(left)s" + (rateLimited ? " (rate limited)" : "")
+                }
+            line += ", " + waiting
         }
         return line
     }

@@ -11,6 +11,25 @@ public struct BatchLimits: Sendable, Equatable {
     }
 }
 
+/// A provider request that waits before it goes out, for the progress line.
+public struct ProviderWait: Sendable {
+    public enum Reason: Sendable, Equatable {
+        /// Spread out under `--rpm` and `--tpm`.
+        case paced
+        /// Before another attempt of a failed request; after a 429 when
+        /// `rateLimited`.
+        case retry(rateLimited: Bool)
+    }
+
+    public var reason: Reason
+    public var until: ContinuousClock.Instant
+
+    public init(reason: Reason, until: ContinuousClock.Instant) {
+        self.reason = reason
+        self.until = until
+    }
+}
+
 /// Turns a batch of texts into one vector per text, in order. Called from
 /// several threads at once, up to `--max-requests`.
 public protocol EmbeddingProvider: Sendable {

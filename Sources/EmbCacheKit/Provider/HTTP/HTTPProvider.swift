@@ -98,6 +98,8 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     private let wire: WireFormat
     /// Told of each retry before its wait, so a run that waits says so.
     private let retryNotice = Mutex<(@Sendable (String) -> Void)?>(nil)
+    /// Told of each wait before a request, pacing or retry, as it starts.
+    private let waitNotice = Mutex<(@Sendable (ProviderWait) -> Void)?>(nil)
     private let pacer: RequestPacer?
     /// Up to `--max-retries` retries, waiting at most `--max-retry-wait`
     /// in all: what the server asks for, else a random wait up to
@@ -114,6 +116,12 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     /// comes next, and after how long.
     public func reportRetries(to notice: @escaping @Sendable (String) -> Void) {
         retryNotice.withLock { $0 = notice }
+    }
+
+    /// `notice` gets each wait before a request as it starts: what the
+    /// progress line shows while nothing is sent.
+    public func reportWaits(to notice: @escaping @Sendable (ProviderWait) -> Void) {
+        waitNotice.withLock { $0 = notice }
     }
 
     public init(settings: HTTPProviderSettings) {
@@ -160,7 +168,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
             if let pacer {
                 let pause = pacer.admit(tokens: RequestPacer.estimatedTokens(texts))
                 if pause > .zero {
-                    try self.pause(pause)
+                    try self.pause(pause, .paced)
                     statistics.withLock { $0.rateLimitWait += pause }
                 }
             }
@@ -249,7 +257,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
                 redact(
                     "\(name): \(problem); attempt \(retries.nextAttempt) of \(settings.maxRetries + 1) in "
                         + String(format: "%.1f s", pause.seconds) + (rateLimited ? " (rate limited)" : "")))
-            try self.pause(pause)
+            try self.pause(pause, .retry(rateLimited: rateLimited))
             statistics.withLock {
                 $0.retries += 1
                 if rateLimited { $0.rateLimitWait += pause }
@@ -335,8 +343,10 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
     }
 
     /// The policy's sleep, which SIGINT, SIGTERM and SIGHUP end, and so
-    /// does a run that is stopping (whose window is being given up).
-    private func pause(_ duration: Duration) throws {
+    /// does a run that is stopping (whose window is being given up). The
+    /// wait is told first, so the progress line can say so.
+    private func pause(_ duration: Duration, _ reason: ProviderWait.Reason) throws {
+        waitNotice.withLock { $0 }?(ProviderWait(reason: reason, until: ContinuousClock.now + duration))
         try retryPolicy.sleep(duration) { cancelled.load(ordering: .relaxed) }
     }
 }
