@@ -204,7 +204,7 @@ import Testing
                         raise ValueError("cannot embed")
                     return np.array([[float(len(t)), 1.0, 2.0] for t in texts], dtype=np.float32)
             """)
-        let script = Embcache.packageRoot.appendingPathComponent("Scripts/sentence-transformers-provider.py").path
+        let script = Embcache.packageRoot.appendingPathComponent("examples/sentence-transformers-provider.py").path
         let command = "PYTHONPATH=\(work.path) python3 \(script) some-model"
         let result = try Embcache.run(
             ["--model", "st", "--command", command, "--cache-dir", work.path, "--no-normalize"],

@@ -2,7 +2,7 @@
 """embcache command provider running a sentence-transformers model.
 
     embcache --provider command --model all-MiniLM-L6-v2 \
-        --command 'python3 Scripts/sentence-transformers-provider.py all-MiniLM-L6-v2' < docs.jsonl
+        --command 'python3 examples/sentence-transformers-provider.py all-MiniLM-L6-v2' < docs.jsonl
 
 Reads one request per line on stdin, {"id": N, "texts": [...]}, and answers
 each with one line, {"id": N, "embeddings": [[...], ...]}, in the same order
