@@ -36,17 +36,14 @@ public enum DirectoryRestore {
                     : "no \(SQLiteStore.hashstringFileName) beside \(found.count) model files: a backup that did not finish"
             )
         }
-        try CacheDirectory.create(directory)
-        let existing = try cacheFiles(in: directory)
-        if !force && !existing.isEmpty {
-            throw EmbCacheError.configuration(
-                "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")
-        }
+        let existing = try RestoreSwap.existingCache(in: directory, force: force)
         let staging = directory + "/.restore-\(UUID())"
         defer { try? FileManager.default.removeItem(atPath: staging) }
         let names = try Housekeeping.backup(directory: source, to: staging)
         for name in names { try check(staging + "/" + name, name: name, backup: source) }
-        try swap(staging: staging, names: names, into: directory, existing: existing)
+        // Every cache file goes aside, so the directory ends up holding the
+        // backup exactly.
+        try RestoreSwap.swap(staging: staging, names: names, into: directory, replacing: existing)
         return names
     }
 
@@ -68,43 +65,6 @@ public enum DirectoryRestore {
             throw EmbCacheError.corruptBackup(
                 location: backup, message: "\(name) is not a sound cache file: \(verdict ?? "unreadable")")
         }
-    }
-
-    /// The old cache aside (logs with it, never deleted while it may be put
-    /// back), then the new files in, hashstring last so that no vector is
-    /// ever without its text; on failure, the old cache back.
-    private static func swap(staging: String, names: [String], into directory: String, existing: [String]) throws {
-        let aside = directory + "/.replaced-\(UUID())"
-        try CacheDirectory.create(aside)
-        defer { try? FileManager.default.removeItem(atPath: aside) }
-        var movedAside: [String] = []
-        var movedIn: [String] = []
-        do {
-            for name in existing {
-                try move(directory + "/" + name, to: aside + "/" + name)
-                movedAside.append(name)
-            }
-            let isTexts = { (name: String) in name == SQLiteStore.hashstringFileName }
-            for name in names.filter({ !isTexts($0) }) + names.filter(isTexts) {
-                try move(staging + "/" + name, to: directory + "/" + name)
-                movedIn.append(name)
-            }
-        } catch {
-            for name in movedIn { unlink(directory + "/" + name) }
-            for name in movedAside { try? move(aside + "/" + name, to: directory + "/" + name) }
-            throw error
-        }
-    }
-
-    private static func cacheFiles(in directory: String) throws -> [String] {
-        let databases = try CacheInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName]
-        return databases.flatMap { [$0, $0 + "-wal", $0 + "-shm"] }.filter {
-            access(directory + "/" + $0, F_OK) == 0
-        }
-    }
-
-    private static func move(_ from: String, to: String) throws {
-        guard rename(from, to) == 0 else { throw EmbCacheError.output(path: to, errno: errno) }
     }
 
     private static func sameFile(_ a: String, _ b: String) -> Bool {

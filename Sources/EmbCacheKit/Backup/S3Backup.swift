@@ -136,12 +136,7 @@ public enum S3Backup {
     ) throws -> Manifest {
         let client = S3Client(settings: settings, location: location)
         let manifest = try readManifest(client, location)
-        try CacheDirectory.create(directory)
-        let existing = try cacheFiles(in: directory)
-        if !force && !existing.isEmpty {
-            throw EmbCacheError.configuration(
-                "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")
-        }
+        _ = try RestoreSwap.existingCache(in: directory, force: force)
         let staging = directory + "/.restore-\(UUID())"
         try CacheDirectory.create(staging)
         defer { try? FileManager.default.removeItem(atPath: staging) }
@@ -151,30 +146,11 @@ public enum S3Backup {
                 location: location)
             report("downloaded \(file.name) (\(file.bytes) bytes)")
         }
-        // The files to be replaced aside (logs with them, never deleted
-        // while they may be put back), then the new files in; hashstring
-        // last, so no vector is ever without its text.
-        let aside = directory + "/.replaced-\(UUID())"
-        try CacheDirectory.create(aside)
-        defer { try? FileManager.default.removeItem(atPath: aside) }
-        var movedAside: [String] = []
-        var movedIn: [String] = []
-        do {
-            for name in logged(manifest.files.map(\.name), in: directory) {
-                try move(directory + "/" + name, to: aside + "/" + name)
-                movedAside.append(name)
-            }
-            let isTexts = { (name: String) in name == SQLiteStore.hashstringFileName }
-            let names = manifest.files.map(\.name)
-            for name in names.filter({ !isTexts($0) }) + names.filter(isTexts) {
-                try move(staging + "/" + name, to: directory + "/" + name)
-                movedIn.append(name)
-            }
-        } catch {
-            for name in movedIn { unlink(directory + "/" + name) }
-            for name in movedAside { try? move(aside + "/" + name, to: directory + "/" + name) }
-            throw error
-        }
+        // Only the files the backup replaces go aside: another model's
+        // file stays as it is.
+        let names = manifest.files.map(\.name)
+        try RestoreSwap.swap(
+            staging: staging, names: names, into: directory, replacing: RestoreSwap.logged(names, in: directory))
         return manifest
     }
 
@@ -210,20 +186,6 @@ public enum S3Backup {
             )
         }
         return manifest
-    }
-
-    /// The cache files of a directory, logs included.
-    private static func cacheFiles(in directory: String) throws -> [String] {
-        logged(try CacheInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName], in: directory)
-    }
-
-    /// Those of `databases` a directory holds, and their logs.
-    private static func logged(_ databases: [String], in directory: String) -> [String] {
-        databases.flatMap { [$0, $0 + "-wal", $0 + "-shm"] }.filter { access(directory + "/" + $0, F_OK) == 0 }
-    }
-
-    private static func move(_ from: String, to: String) throws {
-        guard rename(from, to) == 0 else { throw EmbCacheError.output(path: to, errno: errno) }
     }
 
     private static func download(
