@@ -3,7 +3,10 @@ import PackageDescription
 
 let package = Package(
     name: "embcache",
-    platforms: [.macOS(.v13)],
+    // Linux only: the sources import Glibc and use Linux calls (pipe2,
+    // sync_file_range, st_mtim). macOS 15 is the least a port would need,
+    // for Synchronization's Mutex and Atomic.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "embcache", targets: ["embcache"]),
         .library(name: "EmbCacheKit", targets: ["EmbCacheKit"]),

@@ -1,10 +1,5 @@
 import COpenBLAS
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 // The encoder's arithmetic: matrix products through BLAS, everything else
 // in plain float32 loops over raw pointers, which the optimiser vectorises.

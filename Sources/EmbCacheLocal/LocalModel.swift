@@ -1,12 +1,7 @@
 import Crypto
 import EmbCacheKit
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A sentence-transformers BERT model read from its directory: the configs,
 /// the tokenizer and the weights, every shape checked, and the SHA-256 of

@@ -98,11 +98,8 @@ struct JSONFields {
         return JSONFields(object: inner, place: { [place] in place("\(key): " + $0) })
     }
 
+    /// swift-corelibs-foundation gives JSON's true and false the type "c".
     private func isBoolean(_ number: NSNumber) -> Bool {
-        #if canImport(Darwin)
-            return CFGetTypeID(number) == CFBooleanGetTypeID()
-        #else
-            return String(cString: number.objCType) == "c"
-        #endif
+        String(cString: number.objCType) == "c"
     }
 }

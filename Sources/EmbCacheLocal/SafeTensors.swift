@@ -1,11 +1,6 @@
 import EmbCacheKit
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A `.safetensors` file: an 8-byte little-endian header length, a JSON
 /// header naming each tensor's dtype, shape and byte range, then the raw

@@ -1,11 +1,6 @@
 import CLibPQ
 import EmbCacheKit
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A `postgresql://` URL as the user gave it, and the same without its
 /// password for every message. libpq reads the URL, and with it sslmode,

@@ -1,10 +1,5 @@
 import EmbCacheKit
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A cache shared by a team on PostgreSQL: the same tables as the SQLite
 /// layout, one database.

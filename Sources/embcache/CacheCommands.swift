@@ -1,12 +1,7 @@
 import ArgumentParser
 import EmbCacheKit
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 func writeStdout(_ text: String) throws {
     let sink = ByteSink(fd: STDOUT_FILENO, name: "stdout")

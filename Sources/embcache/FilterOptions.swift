@@ -1,11 +1,6 @@
 import ArgumentParser
 import EmbCacheKit
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 extension InputMode: ExpressibleByArgument {}
 extension OutputDType: ExpressibleByArgument {}

@@ -1,10 +1,5 @@
 import EmbCacheKit
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The model names a person may have meant: the built-in hash embedder,
 /// the config file's names and the identities the cache holds. Used to

@@ -1,12 +1,7 @@
 import ArgumentParser
 import EmbCacheKit
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A command of embcache: parsed by ArgumentParser, run against the
 /// engine. Errors it throws are mapped to exit statuses in `main`.

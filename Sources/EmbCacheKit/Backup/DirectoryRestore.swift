@@ -1,11 +1,6 @@
 import CSQLite
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// `embcache restore DIR`: puts back what `embcache backup DIR` wrote. A
 /// directory backup has no manifest, so its checks are the ones it allows:

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A model named in the configuration file: what `--model NAME` stands for.
 public struct NamedModel: Sendable, Equatable {

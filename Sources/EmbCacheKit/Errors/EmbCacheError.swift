@@ -1,3 +1,5 @@
+import Glibc
+
 /// Where a record came from: the input's name (`stdin` or a path) and its
 /// 1-based line number.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
@@ -102,12 +104,6 @@ public enum EmbCacheError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 func systemMessage(_ code: Int32) -> String {
     String(cString: strerror(code)).lowercased()

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A strict JSON (RFC 8259) reader for one input record that validates the
 /// whole line but builds nothing except what is asked for: the values at

@@ -1,11 +1,6 @@
 import CSQLite
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// One model file of a cache directory, as `stats` and `models` show it.
 public struct ModelFileSummary: Sendable, Codable, Equatable {

@@ -1,10 +1,5 @@
 import CSQLite
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// `gc`, `rm` and `backup`: keeping a cache tidy and safe.
 public enum Housekeeping {

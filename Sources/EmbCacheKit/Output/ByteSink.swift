@@ -1,10 +1,5 @@
 import CSystem
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Buffered writes to a descriptor. A reader that went away (EPIPE) is
 /// `.brokenPipe`, which the executable treats as a quiet success.

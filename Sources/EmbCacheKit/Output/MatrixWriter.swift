@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// f32 and npy output: one little-endian row per record, n × d and nothing
 /// else (after the .npy header). A record written as null

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// `-o FILE`: written under a temporary name beside FILE and renamed over it
 /// only when the run succeeds, so a failed run never leaves a half-written

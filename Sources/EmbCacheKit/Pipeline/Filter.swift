@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Makes a provider that lives in another target (the local models of
 /// EmbCacheLocal, which link a BLAS), already set up when the run starts.

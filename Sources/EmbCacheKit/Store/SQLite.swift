@@ -1,11 +1,6 @@
 import CSQLite
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// SQLite's way of saying "copy this buffer now"; the C macro does not
 /// import.

@@ -1,12 +1,7 @@
 import CSQLite
 import CSystem
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The cache directory layout of the Python `embeddingcache` 0.1.0:
 /// `hashstring.sqlite` maps each SHA-512 digest to its text, and one file

@@ -1,10 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Glibc does not export pipe2, so pipes are made close-on-exec in two
 /// steps; holding this lock over both steps and the spawn keeps one child

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Blocking I/O on raw descriptors that stays responsive to interrupts and
 /// deadlines: every wait is a poll of at most a tenth of a second.

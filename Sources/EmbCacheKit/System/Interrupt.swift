@@ -1,10 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 private let interruptSignal = Atomic<Int32>(0)
 
@@ -37,15 +32,9 @@ public enum Interrupt {
             if isIgnored(current) { continue }
             sigaddset(&handled, sig)
             var action = sigaction()
-            #if canImport(Glibc)
-                action.__sigaction_handler.sa_handler = { received in
-                    if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
-                }
-            #else
-                action.__sigaction_u.__sa_handler = { received in
-                    if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
-                }
-            #endif
+            action.__sigaction_handler.sa_handler = { received in
+                if interruptSignal.exchange(received, ordering: .relaxed) != 0 { _exit(130) }
+            }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
             sigaction(sig, &action, nil)
@@ -54,11 +43,7 @@ public enum Interrupt {
     }
 
     private static func isIgnored(_ action: sigaction) -> Bool {
-        #if canImport(Glibc)
-            let handler = action.__sigaction_handler.sa_handler
-        #else
-            let handler = action.__sigaction_u.__sa_handler
-        #endif
+        let handler = action.__sigaction_handler.sa_handler
         return unsafeBitCast(handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }
 
