@@ -197,6 +197,7 @@ struct ExportCommand: EmbCacheSubcommand {
             throw ValidationError("--dtype float64 applies to f32 and npy only")
         }
         if withText && format.isMatrix { throw ValidationError("--with-text applies to jsonl and base64 only") }
+        if format == .none { throw ValidationError("--format none would export nothing") }
     }
 
     func execute(environment: [String: String]) throws {

@@ -7,7 +7,11 @@ extension OutputDType: ExpressibleByArgument {}
 extension ErrorPolicy: ExpressibleByArgument {}
 extension OutputFormat: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
-    public static var allValueStrings: [String] { ["jsonl", "base64", "f32", "raw", "npy"] }
+    public static var allValueStrings: [String] { ["jsonl", "base64", "f32", "raw", "npy", "none"] }
+}
+
+extension Shard: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
 }
 
 /// Where records come from and which field holds the text.
@@ -31,11 +35,21 @@ struct InputOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes.", valueName: "n"))
     var maxLineBytes = 16 << 20
+
+    @Option(
+        help: ArgumentHelp(
+            "Handle only the records whose text key falls in part K of N (1 <= K <= N): the first 8 bytes of the SHA-512 key, big-endian, mod N, plus 1. Others are neither looked up, computed nor written.",
+            valueName: "K/N"))
+    var shard: Shard?
 }
 
 /// What is written, and where.
 struct OutputOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Output format: jsonl, base64, f32 (or raw), npy.", valueName: "format"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Output format: jsonl, base64, f32 (or raw), npy, or none (fill the cache, write nothing).",
+            valueName: "format"))
     var format: OutputFormat = .jsonl
 
     @Option(help: ArgumentHelp("Element type of f32 and npy output: float32 or float64.", valueName: "type"))
@@ -197,6 +211,7 @@ extension InputOptions {
 extension OutputOptions {
     func validate() throws {
         if outputField.isEmpty { throw ValidationError("--output-field must not be empty") }
+        if format == .none && output != nil { throw ValidationError("--format none writes nothing: drop -o") }
         if dtype == .float64 && !format.isMatrix {
             throw ValidationError("--dtype float64 applies to f32 and npy output only")
         }
@@ -308,6 +323,7 @@ struct FilterOptions {
             showProgress: isatty(STDERR_FILENO) == 1)
         configuration.prefix = input.prefix
         configuration.overwrite = output.overwrite
+        configuration.shard = input.shard
         // A lookup of a name that is in neither the cache nor the config
         // file can answer nothing: most likely a typo.
         if refusesUnknownModel, output.onError == .fail, named == nil, let model, case .none = choice,

@@ -9,6 +9,8 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case f32
     /// A NumPy .npy file of shape (n, d).
     case npy
+    /// Nothing: the run only fills the cache (a worker of a sharded run).
+    case none
 
     /// `raw` is another name of `f32`.
     public init?(name: String) {
@@ -36,8 +38,17 @@ public enum OutputFormat: String, Sendable, CaseIterable {
                 linesInput: linesInput)
         case .f32, .npy:
             try MatrixWriter(sink: sink, dtype: dtype, normalize: normalize, npy: self == .npy, dimension: dimension)
+        case .none:
+            DiscardingWriter()
         }
     }
+}
+
+/// `--format none`: the rows were computed and committed; nothing is
+/// written.
+final class DiscardingWriter: RecordWriter {
+    func write(_ rows: [OutputRow]) throws {}
+    func finish(dimension: Int?) throws {}
 }
 
 /// The element type of f32 and npy output (`--dtype`).

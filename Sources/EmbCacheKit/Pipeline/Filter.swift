@@ -45,6 +45,8 @@ public struct FilterConfiguration: Sendable {
     /// Put before every text before it is keyed (`--prefix`).
     public var prefix = ""
     public var format: OutputFormat
+    /// Only the records whose key falls in this part (`--shard`).
+    public var shard: Shard?
     public var dtype: OutputDType
     public var outputField: String
     /// Whether a record's own output field is replaced (`--overwrite`)
@@ -161,13 +163,14 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
     let defaults = provider?.limits ?? BatchLimits(texts: 1, bytes: 1)
     let limits = BatchLimits(
         texts: configuration.batchSize ?? defaults.texts, bytes: configuration.batchBytes ?? defaults.bytes)
-    let settings = PipelineSettings(
+    var settings = PipelineSettings(
         windowSize: configuration.window ?? defaultWindow(configuration, limits: limits),
         windowBytes: configuration.windowBytes ?? PipelineSettings.defaultWindowBytes,
         limits: limits,
         maxRequests: configuration.maxRequests,
         onError: configuration.onError,
         commitQueue: commitQueue(configuration))
+    settings.shard = configuration.shard
     let reporter = Reporter(
         verbosity: configuration.verbosity, showProgress: configuration.showProgress,
         inputSize: configuration.showProgress ? inputSize(configuration.inputs) : nil,
@@ -176,7 +179,8 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
     (provider as? HTTPProvider)?.reportWaits { reporter.waiting($0) }
     var decoder = RecordDecoder(
         mode: configuration.inputMode, textField: configuration.textField,
-        outputField: configuration.format.isMatrix || configuration.inputMode == .lines
+        outputField: configuration.format.isMatrix || configuration.format == .none
+            || configuration.inputMode == .lines
             ? nil : configuration.outputField,
         maxLineBytes: configuration.maxLineBytes)
     decoder.prefix = configuration.prefix

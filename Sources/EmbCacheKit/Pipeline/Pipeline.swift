@@ -26,6 +26,11 @@ public struct PipelineSettings: Sendable {
     public var onError: ErrorPolicy
     /// Windows that may wait for their commit.
     public var commitQueue: Int
+    /// Only the records whose key falls in this part are looked up,
+    /// computed and written (`--shard`); a record without a usable text
+    /// has no key and stays in every part, so each follows `--on-error`
+    /// as a run of the whole input would.
+    public var shard: Shard?
 
     public init(
         windowSize: Int, windowBytes: Int = PipelineSettings.defaultWindowBytes, limits: BatchLimits, maxRequests: Int,
@@ -88,6 +93,7 @@ public final class Pipeline {
         let writeFailure = Mutex<Error?>(nil)
 
         let decoder = self.decoder
+        let shard = settings.shard
         let (windowSize, windowBytes) = (settings.windowSize, settings.windowBytes)
         reading.enter()
         Thread.detachNewThread {
@@ -95,7 +101,7 @@ public final class Pipeline {
                 try Self.readWindows(
                     inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize, bytes: windowBytes
                 ) {
-                    decoded.push(.success((Self.decode($0, with: decoder), $0.last?.end ?? 0)))
+                    decoded.push(.success((Self.decode($0, with: decoder, shard: shard), $0.last?.end ?? 0)))
                 }
             } catch {
                 decoded.push(.failure(error))
@@ -394,8 +400,13 @@ public final class Pipeline {
         commit(answered.computed, [])
     }
 
-    private static func decode(_ lines: [Line], with decoder: RecordDecoder) -> [Record] {
-        lines.concurrentMap { decoder.decode($0) }
+    private static func decode(_ lines: [Line], with decoder: RecordDecoder, shard: Shard?) -> [Record] {
+        let records = lines.concurrentMap { decoder.decode($0) }
+        guard let shard else { return records }
+        return records.filter { record in
+            guard case .success(let content) = record.content else { return true }
+            return shard.contains(content.key)
+        }
     }
 
     /// Splits texts, in order, into batches under both limits; a text over
