@@ -387,8 +387,11 @@ final class PostgresServer {
     let folder: String
     private static let script = Embcache.packageRoot.appendingPathComponent("Scripts/postgres-server").path
 
-    init() throws {
-        let started = try runProcess(Self.script, ["start"])
+    /// `launcher` runs the script (e.g. inside a network namespace);
+    /// `listen` are addresses to listen on besides 127.0.0.1.
+    init(launcher: [String] = [], listen: [String] = []) throws {
+        let words = launcher + [Self.script, "start"] + listen
+        let started = try runProcess(words[0], Array(words.dropFirst()))
         try #require(started.status == 0, "\(started.stderrText)")
         var values: [String: String] = [:]
         for line in started.stdoutLines {

@@ -3,7 +3,7 @@
 answers with deterministic vectors, and injects faults on demand.
 
   embedding_server.py --api NAME --port-file PATH [--key KEY] [--dim N]
-      [--latency S] [--log PATH] [--times PATH] [--fault SPEC]... [--max-batch N]
+      [--host ADDRESS] [--latency S] [--log PATH] [--times PATH] [--fault SPEC]... [--max-batch N]
   embedding_server.py --print-vectors    (JSON lines on stdin, see below)
 
   openai  POST /v1/embeddings                        Authorization: Bearer KEY
@@ -45,7 +45,8 @@ azure, voyage with encoding_format "base64") carry little-endian float32.
 above, or an object such as {"input_type": "search_query", "truncate": "END"})
 and prints {"vector": [...], "base64": "..."} for each.
 
-The server binds 127.0.0.1 on an ephemeral port, writes the port number (no
+The server binds 127.0.0.1 (--host: another address, such as 0.0.0.0 in a
+network namespace of a test's own making) on an ephemeral port, writes the port number (no
 newline) to --port-file atomically, serves HTTP/1.1 keep-alive, a thread per
 connection, and exits 0 on SIGTERM. Absolute-form targets (as a proxy gets
 them) are served by their path. --latency S answers every request S seconds after it arrived (its own work
@@ -733,6 +734,7 @@ def main():
     p.add_argument("--port-file")
     p.add_argument("--key")
     p.add_argument("--dim", type=int, default=8)
+    p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--log")
     p.add_argument("--times")
@@ -749,7 +751,7 @@ def main():
     except ValueError as exc:
         p.error(f"--fault: {exc}")
     Handler.cfg = Config(args, FaultBook(faults))
-    server = Server(("127.0.0.1", 0), Handler)
+    server = Server((args.host, 0), Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     tmp = f"{args.port_file}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:

@@ -28,8 +28,11 @@ final class EmbeddingServer {
         }
     }
 
+    /// `launcher` runs the server (e.g. inside a network namespace), on
+    /// `host` (127.0.0.1 unless given).
     init(
-        api: String, faults: [String] = [], dimension: Int = 8, latency: Double = 0, key: String? = EmbeddingServer.key
+        api: String, faults: [String] = [], dimension: Int = 8, latency: Double = 0, key: String? = EmbeddingServer.key,
+        launcher: [String] = [], host: String? = nil
     )
         throws
     {
@@ -41,7 +44,8 @@ final class EmbeddingServer {
         ]
         if let key { arguments += ["--key", key] }
         for fault in faults { arguments += ["--fault", fault] }
-        pid = try spawnLogged([pythonExecutable] + arguments, log: directory.file("server.log").path)
+        if let host { arguments += ["--host", host] }
+        pid = try spawnLogged(launcher + [pythonExecutable] + arguments, log: directory.file("server.log").path)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let text = try? String(contentsOf: portFile, encoding: .utf8),
