@@ -205,7 +205,7 @@ import Testing
         let stats = offered["embcache stats --"] ?? []
         #expect(stats.contains("--json") && !stats.contains("--format"), "\(stats)")
         #expect(Set(offered["embcache --mo"] ?? []) == ["--model", "--model-path"])
-        #expect(offered["embcache --format "] == ["jsonl", "base64", "f32", "raw", "npy"])
+        #expect(offered["embcache --format "] == ["jsonl", "base64", "f32", "raw", "npy", "none"])
         #expect(offered["embcache get --on-error "] == ["fail", "skip", "null"])
         #expect(offered["embcache \(data.path)/do"] == [data.path + "/docs.jsonl"])
         #expect(offered["embcache --model hash-8 \(data.path)/do"] == [data.path + "/docs.jsonl"])
