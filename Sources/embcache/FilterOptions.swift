@@ -85,9 +85,15 @@ struct ModelOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Provider: hash, command, local, openai, azure, ollama, cohere, voyage, gemini or tei. Default: the config's, hash for hash-<d>, command when --command is given, local when --model-path is.",
+            "Provider: \(ModelOptions.providerNames). Default: the config's, hash for hash-<d>, command when --command is given, local when --model-path is.",
             valueName: "name"))
     var provider: String?
+
+    /// The built-in providers and every HTTP API, as --help lists them.
+    static var providerNames: String {
+        let names = ["hash", "command", "local"] + HTTPAPI.all.map(\.rawValue)
+        return names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
 
     @Option(
         help: ArgumentHelp(

@@ -78,7 +78,7 @@ struct ProviderSettings {
             return (.http(settings), ModelIdentity(name: providerModel, parameters: settings.identityParameters))
         case let name?:
             throw EmbCacheError.usage(
-                "unknown provider \"\(name)\" (known: hash, command, local, \(HTTPAPI.allCases.map(\.rawValue).joined(separator: ", ")))"
+                "unknown provider \"\(name)\" (known: hash, command, local, \(HTTPAPI.all.map(\.rawValue).joined(separator: ", ")))"
             )
         case nil:
             guard offline else {
@@ -134,27 +134,23 @@ struct ProviderSettings {
                 "the \(api.rawValue) provider needs an API key: set \(variable)"
                     + (flags.http.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
         }
-        let truncate = string(flags.model.truncate, "truncate") ?? named?.truncate
         let settings = HTTPProviderSettings(
             api: api, model: model, baseURL: base, keyVariable: variable, key: key,
             dimensions: integer(flags.model.dimensions, "dimensions"),
             inputType: string(flags.model.inputType, "input-type"), taskType: string(flags.model.taskType, "task-type"),
-            truncate: api == .cohere ? truncate?.uppercased() : truncate,
+            truncate: string(flags.model.truncate, "truncate") ?? named?.truncate,
             deployment: string(flags.http.deployment, "deployment"),
             apiVersion: string(flags.http.apiVersion, "api-version"),
             timeout: duration(timeout), maxRetries: integer(flags.http.maxRetries, "max-retries") ?? 8,
             maxRetryWait: duration(seconds(flags.http.maxRetryWait, "max-retry-wait") ?? 300),
             requestsPerMinute: integer(flags.http.rpm, "rpm"), tokensPerMinute: integer(flags.http.tpm, "tpm"))
         try refuseParameters(settings)
-        if let truncate {
-            let allowed = api == .cohere ? ["NONE", "START", "END"] : ["true", "false"]
-            guard allowed.contains(api == .cohere ? truncate.uppercased() : truncate) else {
-                throw misuse(
-                    flags.model.truncate != nil,
-                    "truncate for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(truncate)\"")
-            }
+        do throws(ParameterProblem) {
+            return try api.canonical(settings)
+        } catch {
+            // A model name is the file's when a named entry gave it.
+            throw misuse(error.parameter.map(given) ?? (named == nil), error.message)
         }
-        return settings
     }
 
     private func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
@@ -163,22 +159,25 @@ struct ProviderSettings {
     /// identity, for identical vectors: refused, as a usage error on the
     /// command line and a configuration error in the file.
     private func refuseParameters(_ settings: HTTPProviderSettings) throws {
-        let parameters: [(name: String, flag: Bool, given: Bool, apis: Set<HTTPAPI>)] = [
-            (
-                "dimensions", flags.model.dimensions != nil, settings.dimensions != nil,
-                [.openai, .azure, .ollama, .cohere, .voyage, .gemini]
-            ),
-            ("input-type", flags.model.inputType != nil, settings.inputType != nil, [.cohere, .voyage]),
-            ("task-type", flags.model.taskType != nil, settings.taskType != nil, [.gemini]),
-            ("truncate", flags.model.truncate != nil, settings.truncate != nil, [.ollama, .cohere, .voyage, .tei]),
-            ("deployment", flags.http.deployment != nil, settings.deployment != nil, [.azure]),
-            ("api-version", flags.http.apiVersion != nil, settings.apiVersion != nil, [.azure]),
-        ]
-        for parameter in parameters where parameter.given && !parameter.apis.contains(settings.api) {
+        for parameter in APIParameter.allCases
+        where parameter.isGiven(in: settings) && !settings.api.parameters.contains(parameter) {
             throw misuse(
-                parameter.flag,
-                "\(parameter.name) does not apply to the \(settings.api.rawValue) provider (it does to "
-                    + parameter.apis.map(\.rawValue).sorted().joined(separator: ", ") + ")")
+                given(parameter),
+                "\(parameter.rawValue) does not apply to the \(settings.api.rawValue) provider (it does to "
+                    + HTTPAPI.all.filter { $0.parameters.contains(parameter) }.map(\.rawValue).sorted().joined(
+                        separator: ", ") + ")")
+        }
+    }
+
+    /// Whether the parameter came from a flag rather than the file.
+    private func given(_ parameter: APIParameter) -> Bool {
+        switch parameter {
+        case .dimensions: flags.model.dimensions != nil
+        case .inputType: flags.model.inputType != nil
+        case .taskType: flags.model.taskType != nil
+        case .truncate: flags.model.truncate != nil
+        case .deployment: flags.http.deployment != nil
+        case .apiVersion: flags.http.apiVersion != nil
         }
     }
 

@@ -1,185 +1,156 @@
 import Foundation
 
-/// The HTTP embedding APIs embcache speaks.
-public enum HTTPAPI: String, Sendable, CaseIterable {
-    case openai, azure, ollama, cohere, voyage, gemini, tei
-
+/// One embedding API over HTTP, all of it in one file under `APIs/`: where
+/// requests go, the key's variable, the batch limits, the parameters it
+/// takes, the request it is sent and how its answer reads. A new API is a
+/// new conforming type and its line in `HTTPAPI.all`.
+protocol EmbeddingAPI: Sendable {
+    /// The name `--provider` takes.
+    var name: String { get }
     /// Where requests go when no `--base-url` is given; nil when the user
     /// must say (Azure's endpoint is per resource).
-    public var defaultBaseURL: String? {
-        switch self {
-        case .openai: "https://api.openai.com/v1"
-        case .azure: nil
-        case .ollama: "http://localhost:11434"
-        case .cohere: "https://api.cohere.com"
-        case .voyage: "https://api.voyageai.com/v1"
-        case .gemini: "https://generativelanguage.googleapis.com/v1beta"
-        case .tei: "http://localhost:8080"
-        }
-    }
-
+    var defaultBaseURL: String? { get }
     /// The variable that holds the key unless `--api-key-env` names another.
-    public var defaultKeyVariable: String {
-        switch self {
-        case .openai: "OPENAI_API_KEY"
-        case .azure: "AZURE_OPENAI_API_KEY"
-        case .ollama: "OLLAMA_API_KEY"
-        case .cohere: "CO_API_KEY"
-        case .voyage: "VOYAGE_API_KEY"
-        case .gemini: "GEMINI_API_KEY"
-        case .tei: "TEI_API_KEY"
-        }
-    }
+    var keyVariable: String { get }
+    var limits: APILimits { get }
+    /// The parameters the API has a field for; any other is refused.
+    var parameters: Set<APIParameter> { get }
+    /// The request for a batch; `base64` asks for little-endian float32 in
+    /// base64 where the API offers it.
+    func request(_ texts: [String], settings: HTTPProviderSettings, base64: Bool) -> HTTPRequest
+    /// The vectors of a 2xx answer, in input order.
+    func vectors(from document: JSONValue, count: Int) throws(AnswerProblem) -> [[Float]]
 
-    /// Local servers (Ollama, TEI) run without a key; so may an
-    /// OpenAI-compatible server at another base URL.
-    public func requiresKey(customBaseURL: Bool) -> Bool {
-        switch self {
-        case .ollama, .tei: false
-        case .openai: !customBaseURL
-        case .azure, .cohere, .voyage, .gemini: true
-        }
-    }
+    // With defaults below.
+    /// Where requests go for this key when no `--base-url` is given.
+    func defaultBaseURL(key: String?) -> String?
+    func requiresKey(customBaseURL: Bool) -> Bool
+    /// Whether the API can answer in base64.
+    var offersBase64: Bool { get }
+    /// The input type sent when none is given, for an API that always
+    /// sends one; the identity records it.
+    var defaultInputType: String? { get }
+    /// The settings with each value checked and spelt one way, so that one
+    /// request has one identity.
+    func canonical(_ settings: HTTPProviderSettings) throws(ParameterProblem) -> HTTPProviderSettings
+}
 
-    /// Each API's documented maximum of inputs per request, and a byte
-    /// bound under its token limit per request (bytes bound tokens from
-    /// above).
-    public var limits: BatchLimits {
-        switch self {
-        // 2048 inputs and 300,000 tokens summed over the inputs.
-        case .openai, .azure: BatchLimits(texts: 2048, bytes: 300_000)
-        case .ollama: BatchLimits(texts: 512, bytes: 1 << 20)
-        // 96 texts per call.
-        case .cohere: BatchLimits(texts: 96, bytes: 512 << 10)
-        // 1,000 inputs; 120,000 tokens for the largest models.
-        case .voyage: BatchLimits(texts: 1000, bytes: 120_000)
-        // 100 requests per batchEmbedContents call.
-        case .gemini: BatchLimits(texts: 100, bytes: 1 << 20)
-        // text-embeddings-inference's default --max-client-batch-size.
-        case .tei: BatchLimits(texts: 32, bytes: 1 << 20)
-        }
+extension EmbeddingAPI {
+    func defaultBaseURL(key: String?) -> String? { defaultBaseURL }
+    func requiresKey(customBaseURL: Bool) -> Bool { true }
+    var offersBase64: Bool { false }
+    var defaultInputType: String? { nil }
+    func canonical(_ settings: HTTPProviderSettings) throws(ParameterProblem) -> HTTPProviderSettings {
+        try APIParameter.checkBooleanTruncate(settings)
+        return settings
     }
 }
 
-/// How one provider's requests look and how its answers read.
-struct WireFormat: Sendable {
-    let settings: HTTPProviderSettings
-    var api: HTTPAPI { settings.api }
+/// The HTTP embedding APIs embcache speaks: a name for one of the
+/// `EmbeddingAPI` types, and what the rest of embcache may ask of it.
+public struct HTTPAPI: Sendable, Hashable, CustomStringConvertible {
+    let definition: any EmbeddingAPI
 
-    /// The request for a batch; `base64` asks for little-endian float32 in
-    /// base64 where the API offers it (OpenAI, Azure, Voyage).
-    func request(_ texts: [String], base64: Bool) -> HTTPRequest {
-        let base = settings.baseURL.hasSuffix("/") ? String(settings.baseURL.dropLast()) : settings.baseURL
-        var body = JSONObjectBuilder()
-        var url: String
-        var auth: String? = settings.key.map { "Authorization: Bearer \($0)" }
-        switch api {
-        case .openai, .azure:
-            // https://platform.openai.com/docs/api-reference/embeddings/create
-            // https://learn.microsoft.com/en-us/azure/ai-foundry/openai/reference#embeddings
-            if api == .azure {
-                let deployment = percentEncoded(settings.deployment ?? settings.model)
-                url =
-                    "\(base)/openai/deployments/\(deployment)/embeddings?api-version=\(percentEncoded(settings.apiVersion ?? HTTPProviderSettings.defaultAzureAPIVersion))"
-                auth = settings.key.map { "api-key: \($0)" }
-            } else {
-                url = "\(base)/embeddings"
-                body.add("model", settings.model)
-            }
-            body.add("input", texts)
-            body.add("encoding_format", base64 ? "base64" : "float")
-            if let dimensions = settings.dimensions { body.add("dimensions", dimensions) }
-        case .ollama:
-            // https://github.com/ollama/ollama/blob/main/docs/api.md#generate-embeddings
-            url = "\(base)/api/embed"
-            body.add("model", settings.model)
-            body.add("input", texts)
-            if let truncate = settings.truncate { body.add("truncate", truncate == "true") }
-            if let dimensions = settings.dimensions { body.add("dimensions", dimensions) }
-        case .cohere:
-            // https://docs.cohere.com/reference/embed (v2: input_type is required)
-            url = "\(base)/v2/embed"
-            body.add("model", settings.model)
-            body.add("texts", texts)
-            body.add("input_type", settings.inputType ?? HTTPProviderSettings.defaultCohereInputType)
-            body.add("embedding_types", ["float"])
-            if let truncate = settings.truncate { body.add("truncate", truncate.uppercased()) }
-            if let dimensions = settings.dimensions { body.add("output_dimension", dimensions) }
-        case .voyage:
-            // https://docs.voyageai.com/reference/embeddings-api
-            url = "\(base)/embeddings"
-            body.add("model", settings.model)
-            body.add("input", texts)
-            if let inputType = settings.inputType { body.add("input_type", inputType) }
-            if let dimensions = settings.dimensions { body.add("output_dimension", dimensions) }
-            if let truncate = settings.truncate { body.add("truncation", truncate == "true") }
-            // Voyage knows base64 (little-endian float32) or nothing at all.
-            if base64 { body.add("encoding_format", "base64") }
-        case .gemini:
-            // https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
-            let model = settings.model.hasPrefix("models/") ? settings.model : "models/\(settings.model)"
-            url = "\(base)/\(model):batchEmbedContents"
-            auth = settings.key.map { "x-goog-api-key: \($0)" }
-            let requests = texts.map { text in
-                var request = JSONObjectBuilder()
-                request.add("model", model)
-                var part = JSONObjectBuilder()
-                part.add("text", text)
-                var content = JSONObjectBuilder()
-                content.add("parts", raw: JSONObjectBuilder.array([part.finished()]))
-                request.add("content", raw: content.finished())
-                if let taskType = settings.taskType { request.add("taskType", taskType) }
-                if let dimensions = settings.dimensions { request.add("outputDimensionality", dimensions) }
-                return request.finished()
-            }
-            body.add("requests", raw: JSONObjectBuilder.array(requests))
-        case .tei:
-            // https://huggingface.github.io/text-embeddings-inference/ (POST /embed)
-            url = "\(base)/embed"
-            body.add("inputs", texts)
-            if let truncate = settings.truncate { body.add("truncate", truncate == "true") }
-            // Vectors are stored as the model makes them; output is
-            // normalised by embcache itself.
-            body.add("normalize", false)
-        }
-        return HTTPRequest(url: url, headers: auth.map { [$0] } ?? [], body: body.finished())
+    init(_ definition: any EmbeddingAPI) { self.definition = definition }
+
+    /// Every API, in the order `--help` and the manual list them.
+    public static let all: [HTTPAPI] = [.openai, .azure, .ollama, .cohere, .voyage, .gemini, .tei]
+
+    public init?(rawValue: String) {
+        guard let found = Self.all.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = found
     }
 
-    /// The vectors of a 2xx answer, in input order. Throws a message for a
-    /// shape that does not match the API's.
-    func vectors(from document: JSONValue, count: Int) throws(AnswerProblem) -> [[Float]] {
-        switch api {
-        case .openai, .azure, .voyage:
-            guard let items = document["data"]?.elements else { throw AnswerProblem("no \"data\" array") }
-            var vectors = [[Float]?](repeating: nil, count: items.count)
-            for (position, item) in items.enumerated() {
-                // Items carry their input's index; the order of the list
-                // is not promised.
-                let index = item["index"]?.integer ?? position
-                guard vectors.indices.contains(index), vectors[index] == nil else {
-                    throw AnswerProblem("item \(position + 1) has index \(index), out of place")
-                }
-                guard let embedding = item["embedding"] else {
-                    throw AnswerProblem("item \(position + 1) has no \"embedding\"")
-                }
-                vectors[index] = try floats(embedding, at: position)
-            }
-            return vectors.map { $0! }
-        case .ollama:
-            return try rows(document["embeddings"], named: "embeddings")
-        case .cohere:
-            return try rows(document["embeddings"]?["float"], named: "embeddings.float")
-        case .gemini:
-            guard let items = document["embeddings"]?.elements else {
-                throw AnswerProblem("no \"embeddings\" array")
-            }
-            return try items.enumerated().map { (position, item) throws(AnswerProblem) in
-                guard let values = item["values"] else { throw AnswerProblem("item \(position + 1) has no \"values\"") }
-                return try floats(values, at: position)
-            }
-        case .tei:
-            return try rows(document, named: "answer")
+    public var rawValue: String { definition.name }
+    public var description: String { rawValue }
+    public static func == (a: HTTPAPI, b: HTTPAPI) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
+    public var defaultBaseURL: String? { definition.defaultBaseURL }
+    public func defaultBaseURL(key: String?) -> String? { definition.defaultBaseURL(key: key) }
+    public var defaultKeyVariable: String { definition.keyVariable }
+    public func requiresKey(customBaseURL: Bool) -> Bool { definition.requiresKey(customBaseURL: customBaseURL) }
+    public var limits: APILimits { definition.limits }
+    public var parameters: Set<APIParameter> { definition.parameters }
+    public var defaultInputType: String? { definition.defaultInputType }
+
+    /// The settings checked and in their one spelling; a problem names the
+    /// parameter (nil: the model name).
+    public func canonical(_ settings: HTTPProviderSettings) throws(ParameterProblem) -> HTTPProviderSettings {
+        try definition.canonical(settings)
+    }
+}
+
+/// What an API documents of the size of one request, and what embcache
+/// sends at most by default (`--batch-size`, `--batch-bytes`).
+public struct APILimits: Sendable, Equatable {
+    /// The API's most inputs per request; nil when it documents none.
+    public var inputs: Int?
+    /// The API's bound on a request's size, as it says it ("300,000
+    /// tokens"); nil when it documents none.
+    public var size: String?
+    /// embcache's default batch: the inputs above, and a byte bound under
+    /// the token limit (bytes bound tokens from above).
+    public var batch: BatchLimits
+}
+
+/// A parameter that changes vectors, of which each API takes some.
+public enum APIParameter: String, Sendable, CaseIterable {
+    case dimensions
+    case inputType = "input-type"
+    case taskType = "task-type"
+    case truncate
+    case deployment
+    case apiVersion = "api-version"
+
+    /// Whether the settings carry a value for it.
+    public func isGiven(in settings: HTTPProviderSettings) -> Bool {
+        switch self {
+        case .dimensions: settings.dimensions != nil
+        case .inputType: settings.inputType != nil
+        case .taskType: settings.taskType != nil
+        case .truncate: settings.truncate != nil
+        case .deployment: settings.deployment != nil
+        case .apiVersion: settings.apiVersion != nil
         }
+    }
+
+    /// `truncate` as most APIs take it: true or false.
+    static func checkBooleanTruncate(_ settings: HTTPProviderSettings) throws(ParameterProblem) {
+        try check(.truncate, settings.truncate, oneOf: ["true", "false"], api: settings.api)
+    }
+
+    /// Refuses a value outside `allowed`.
+    static func check(_ parameter: APIParameter, _ value: String?, oneOf allowed: [String], api: HTTPAPI)
+        throws(ParameterProblem)
+    {
+        guard let value, !allowed.contains(value) else { return }
+        throw ParameterProblem(
+            parameter: parameter,
+            message:
+                "\(parameter.rawValue) for \(api.rawValue) is one of \(allowed.joined(separator: ", ")), not \"\(value)\""
+        )
+    }
+}
+
+/// A parameter value, or a model name (`parameter` nil), the API does not
+/// take; the message starts with the parameter's name.
+public struct ParameterProblem: Error, Sendable {
+    public var parameter: APIParameter?
+    public var message: String
+}
+
+/// How one provider's requests look and how its answers read: the API's
+/// type, given the run's settings.
+struct WireFormat: Sendable {
+    let settings: HTTPProviderSettings
+
+    func request(_ texts: [String], base64: Bool) -> HTTPRequest {
+        settings.api.definition.request(texts, settings: settings, base64: base64)
+    }
+
+    func vectors(from document: JSONValue, count: Int) throws(AnswerProblem) -> [[Float]] {
+        try settings.api.definition.vectors(from: document, count: count)
     }
 
     /// The message in an error answer, in whichever field the API puts it.
@@ -191,13 +162,41 @@ struct WireFormat: Sendable {
         if let detail = document["detail"], case .array = detail { return detail.jsonText }
         return nil
     }
+}
 
-    private func rows(_ value: JSONValue?, named name: String) throws(AnswerProblem) -> [[Float]] {
+extension HTTPProviderSettings {
+    /// The base URL without a trailing slash, for paths to follow.
+    var trimmedBaseURL: String { baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL }
+}
+
+/// The answer shapes the APIs share.
+enum AnswerShape {
+    /// `data[].embedding`, each item at the input its `index` names: the
+    /// order of the list is not promised (OpenAI, Azure, Voyage).
+    static func indexedData(_ document: JSONValue) throws(AnswerProblem) -> [[Float]] {
+        guard let items = document["data"]?.elements else { throw AnswerProblem("no \"data\" array") }
+        var vectors = [[Float]?](repeating: nil, count: items.count)
+        for (position, item) in items.enumerated() {
+            let index = item["index"]?.integer ?? position
+            guard vectors.indices.contains(index), vectors[index] == nil else {
+                throw AnswerProblem("item \(position + 1) has index \(index), out of place")
+            }
+            guard let embedding = item["embedding"] else {
+                throw AnswerProblem("item \(position + 1) has no \"embedding\"")
+            }
+            vectors[index] = try floats(embedding, at: position)
+        }
+        return vectors.map { $0! }
+    }
+
+    /// An array of vectors.
+    static func rows(_ value: JSONValue?, named name: String) throws(AnswerProblem) -> [[Float]] {
         guard let rows = value?.elements else { throw AnswerProblem("no \"\(name)\" array") }
         return try rows.enumerated().map { (position, row) throws(AnswerProblem) in try floats(row, at: position) }
     }
 
-    private func floats(_ value: JSONValue, at position: Int) throws(AnswerProblem) -> [Float] {
+    /// A vector as numbers, or as base64 of little-endian float32.
+    static func floats(_ value: JSONValue, at position: Int) throws(AnswerProblem) -> [Float] {
         switch value {
         case .numbers(let floats):
             return floats
@@ -216,11 +215,13 @@ struct WireFormat: Sendable {
             throw AnswerProblem("embedding \(position + 1) is \(value.typeName), not an array of numbers")
         }
     }
+}
 
-    private func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(
-            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? text
-    }
+/// A path segment with every character that would end or leave it
+/// escaped.
+func percentEncodedSegment(_ text: String) -> String {
+    text.addingPercentEncoding(
+        withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? text
 }
 
 /// What is wrong with a provider's answer.

@@ -4,9 +4,6 @@ import Synchronization
 /// Everything an HTTP provider needs, resolved from flags, the config file
 /// and the environment.
 public struct HTTPProviderSettings: Sendable, Equatable {
-    public static let defaultAzureAPIVersion = "2024-10-21"
-    public static let defaultCohereInputType = "search_document"
-
     public var api: HTTPAPI
     /// The provider's name of the model (for Azure, the deployment's model).
     public var model: String
@@ -60,7 +57,7 @@ public struct HTTPProviderSettings: Sendable, Equatable {
     public var identityParameters: [String: String] {
         var parameters: [String: String] = [:]
         parameters["dimensions"] = dimensions.map(String.init)
-        parameters["input_type"] = api == .cohere ? inputType ?? Self.defaultCohereInputType : inputType
+        parameters["input_type"] = inputType ?? api.defaultInputType
         parameters["task_type"] = taskType
         parameters["truncate"] = truncate
         return parameters
@@ -126,7 +123,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
 
     public init(settings: HTTPProviderSettings) {
         self.settings = settings
-        self.limits = settings.api.limits
+        self.limits = settings.api.limits.batch
         self.client = HTTPClient(timeout: settings.timeout)
         self.wire = WireFormat(settings: settings)
         self.redactor = KeyRedactor(key: settings.key)
@@ -137,7 +134,7 @@ public final class HTTPProvider: EmbeddingProvider, Sendable {
         self.retryPolicy = RetryPolicy(
             attempts: settings.maxRetries + 1, base: .milliseconds(500), cap: .seconds(30),
             budget: settings.maxRetryWait, longestRequest: Self.longestRetryAfter)
-        self.base64.store([.openai, .azure, .voyage].contains(settings.api), ordering: .relaxed)
+        self.base64.store(settings.api.definition.offersBase64, ordering: .relaxed)
     }
 
     public var providerStatistics: ProviderStatistics? { statistics.withLock { $0 } }
