@@ -75,7 +75,8 @@ struct ProviderSettings {
             let settings = try http(
                 HTTPAPI(rawValue: name)!, model: providerModel, timeout: timeout,
                 environment: environment, offline: offline)
-            return (.http(settings), ModelIdentity(name: providerModel, parameters: settings.identityParameters))
+            // The model as the API's type spells it: one request, one identity.
+            return (.http(settings), ModelIdentity(name: settings.model, parameters: settings.identityParameters))
         case let name?:
             throw EmbCacheError.usage(
                 "unknown provider \"\(name)\" (known: hash, command, local, \(HTTPAPI.all.map(\.rawValue).joined(separator: ", ")))"

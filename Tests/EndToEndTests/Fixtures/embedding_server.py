@@ -322,7 +322,7 @@ def parse_gemini(body, route, cfg):
         raise ApiError(400, "* BatchEmbedContentsRequest.requests: must not be empty", "requests")
     batch_limit(requests, cfg.limit, f"* BatchEmbedContentsRequest.requests: at most {cfg.limit} "
                                      f"requests can be in one batch")
-    texts, params, dims, want = [], [], [], "models/" + route["model"]
+    texts, params, dims, want = [], [], [], route["model"]
     for i, r in enumerate(requests):
         where = f"requests[{i}]."
         if not isinstance(r, dict):
@@ -343,7 +343,10 @@ def parse_gemini(body, route, cfg):
         get(r, "title", "str")
         params.append(params_string({"taskType": task}))
         dims.append(get(r, "outputDimensionality", "int") or cfg.dim)
-    return Job(route["model"], texts, params, dims, route["model"])
+    # Vectors are made from the model's name as the docstring defines them
+    # (without "models/"); a tuned model keeps its whole resource name.
+    name = route["model"].removeprefix("models/")
+    return Job(name, texts, params, dims, name)
 
 
 # https://huggingface.github.io/text-embeddings-inference/ (router/src/http/server.rs)
@@ -387,7 +390,7 @@ APIS = {
     "ollama": Api(r"/api/embed", parse_ollama, render_ollama, auth_always=False),
     "cohere": Api(r"/v2/embed", parse_cohere, render_cohere, limit=96),
     "voyage": Api(r"/v1/embeddings", parse_voyage, render_voyage, limit=1000, indexed=True, base64=True),
-    "gemini": Api(r"/v1beta/models/(?P<model>[^/:]+):batchEmbedContents", parse_gemini,
+    "gemini": Api(r"/v1beta/(?P<model>(?:models|tunedModels)/[^/:]+):batchEmbedContents", parse_gemini,
                   lambda job, vecs: {"embeddings": [{"values": v} for v in vecs]},
                   auth=lambda h: h.get("x-goog-api-key"), limit=100),
     "tei": Api(r"/embed", parse_tei, lambda job, vecs: vecs, auth_always=False, limit=32),
