@@ -65,4 +65,24 @@ import Testing
         #expect(models.stdoutText.contains("gemini-embedding-001"), "\(models.stdoutText)")
         #expect(!models.stdoutText.contains("models/gemini"), "\(models.stdoutText)")
     }
+
+    /// Voyage takes input types query and document only: another is
+    /// refused before any request, instead of a 400 that splits batches.
+    @Test func voyageRefusesAnInputTypeItDoesNotTake() throws {
+        let server = try EmbeddingServer(api: "voyage")
+        let refused = try Embcache.run(
+            server.flags() + ["--input-type", "search_document", "--cache-dir", TemporaryDirectory().path],
+            stdin: corpus(2), environment: server.environment)
+        #expect(refused.status == 64)
+        #expect(
+            refused.stderrText.contains(
+                "embcache: --input-type for voyage is one of query, document, not \"search_document\""),
+            "\(refused.stderrText)")
+        #expect(server.requests.isEmpty)
+        let taken = try Embcache.run(
+            server.flags() + ["--input-type", "query", "--cache-dir", TemporaryDirectory().path], stdin: corpus(2),
+            environment: server.environment)
+        #expect(taken.status == 0, "\(taken.stderrText)")
+        #expect((server.requests.first?["body"] as? [String: Any])?["input_type"] as? String == "query")
+    }
 }

@@ -9,6 +9,15 @@ struct VoyageAPI: EmbeddingAPI {
     let parameters: Set<APIParameter> = [.dimensions, .inputType, .truncate]
     let offersBase64 = true
 
+    /// The API's input types, or none.
+    static let inputTypes = ["query", "document"]
+
+    func canonical(_ settings: HTTPProviderSettings) throws(ParameterProblem) -> HTTPProviderSettings {
+        try APIParameter.checkBooleanTruncate(settings)
+        try APIParameter.check(.inputType, settings.inputType, oneOf: Self.inputTypes, api: settings.api)
+        return settings
+    }
+
     func request(_ texts: [String], settings: HTTPProviderSettings, base64: Bool) -> HTTPRequest {
         var body = JSONObjectBuilder()
         body.add("model", settings.model)
