@@ -124,11 +124,12 @@ struct ProviderSettings {
         _ api: HTTPAPI, model: String, timeout: Double, environment: [String: String], offline: Bool
     ) throws -> HTTPProviderSettings {
         let baseURL = string(flags.http.baseUrl, "base-url")
-        guard let base = baseURL ?? api.defaultBaseURL else {
-            throw EmbCacheError.usage("the \(api.rawValue) provider needs --base-url (the resource's endpoint)")
-        }
         let variable = string(flags.http.apiKeyEnv, "api-key-env") ?? api.defaultKeyVariable
         let key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        // Some keys have an endpoint of their own (Voyage's from Atlas).
+        guard let base = baseURL ?? api.defaultBaseURL(key: key) else {
+            throw EmbCacheError.usage("the \(api.rawValue) provider needs --base-url (the resource's endpoint)")
+        }
         // An offline run sends nothing, so it needs no key.
         if key == nil && !offline && api.requiresKey(customBaseURL: baseURL != nil) {
             throw EmbCacheError.configuration(

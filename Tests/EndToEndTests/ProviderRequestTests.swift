@@ -85,4 +85,36 @@ import Testing
         #expect(taken.status == 0, "\(taken.stderrText)")
         #expect((server.requests.first?["body"] as? [String: Any])?["input_type"] as? String == "query")
     }
+
+    /// A Voyage key from MongoDB Atlas (`al-`) goes to Atlas's endpoint, as
+    /// the voyageai SDK sends it, unless --base-url says otherwise. The
+    /// test server is the HTTPS proxy, which logs the host asked for.
+    @Test func anAtlasVoyageKeyGoesToAtlasUnlessABaseURLIsGiven() throws {
+        let proxy = try EmbeddingServer(api: "voyage")
+        func connect(key: String) throws -> String? {
+            let before = proxy.requests.count
+            let result = try Embcache.run(
+                [
+                    "--provider", "voyage", "--model", "voyage-3", "--max-retries", "0", "--cache-dir",
+                    TemporaryDirectory().path,
+                ],
+                stdin: corpus(1),
+                environment: ["VOYAGE_API_KEY": key, "https_proxy": "http://127.0.0.1:\(proxy.port)"])
+            #expect(result.status == 69, "\(result.stderrText)")
+            let entries = proxy.requests.dropFirst(before)
+            #expect(entries.count == 1)
+            #expect(entries.first?["method"] as? String == "CONNECT")
+            return entries.first?["path"] as? String
+        }
+        #expect(try connect(key: "al-0123456789abcdef") == "ai.mongodb.com:443")
+        #expect(try connect(key: "pa-0123456789abcdef") == "api.voyageai.com:443")
+
+        // --base-url wins over the key's default.
+        let server = try EmbeddingServer(api: "voyage", key: "al-0123456789abcdef")
+        let result = try Embcache.run(
+            server.flags() + ["--cache-dir", TemporaryDirectory().path], stdin: corpus(2),
+            environment: ["VOYAGE_API_KEY": "al-0123456789abcdef"])
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(server.requests.count == 1)
+    }
 }

@@ -624,6 +624,16 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
+    def do_CONNECT(self):
+        """A tunnel asked of this server as an HTTPS proxy: logged with the
+        host:port asked for (as "path"), then refused, since no test may
+        reach that host."""
+        entry = {"n": self.cfg.book.number(), "method": "CONNECT", "path": self.path, "absolute_form": False,
+                 "headers": {}, "body": None, "inputs": 0, "status": 403, "fault": None}
+        self.cfg.write_log(entry)
+        self.close_connection = True
+        self.send(403, b"", None)
+
     def validate(self, api, target, body):
         """Route, auth, Content-Type and body; the Job, or raises ApiError."""
         route = re.fullmatch(api.route, target.path)

@@ -4,6 +4,9 @@ struct VoyageAPI: EmbeddingAPI {
     let name = "voyage"
     let defaultBaseURL: String? = "https://api.voyageai.com/v1"
     let keyVariable = "VOYAGE_API_KEY"
+    /// Keys made in MongoDB Atlas (`al-`) are Atlas's, served at its own
+    /// endpoint: the voyageai SDK sends them there (`get_default_base_url`).
+    static let atlasBaseURL = "https://ai.mongodb.com/v1"
     // 1,000 inputs; 120,000 tokens for the largest models.
     let limits = APILimits(inputs: 1000, size: "120,000 tokens", batch: BatchLimits(texts: 1000, bytes: 120_000))
     let parameters: Set<APIParameter> = [.dimensions, .inputType, .truncate]
@@ -11,6 +14,10 @@ struct VoyageAPI: EmbeddingAPI {
 
     /// The API's input types, or none.
     static let inputTypes = ["query", "document"]
+
+    func defaultBaseURL(key: String?) -> String? {
+        key?.hasPrefix("al-") == true ? Self.atlasBaseURL : defaultBaseURL
+    }
 
     func canonical(_ settings: HTTPProviderSettings) throws(ParameterProblem) -> HTTPProviderSettings {
         try APIParameter.checkBooleanTruncate(settings)
