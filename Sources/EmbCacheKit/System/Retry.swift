@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// How an operation that fails for a while (a busy server, a locked file, a
 /// restarting database) is tried again: a bounded number of attempts,
