@@ -101,9 +101,16 @@ import Testing
         #expect(offered["embcache --model hash-8 \(data)/do"] == [file], "\(shell): \(offered)")
     }
 
-    /// PATH with the installed binary first: the completions run it.
+    /// PATH with the installed binary first: the completions run it. The
+    /// shells' own directories under `root` too: fish makes its config and
+    /// data directories when it starts, and must not make them where the
+    /// other tests' environment points (a path that must not exist).
     static func pathWithInstalledBinary(_ root: String) -> [String: String] {
-        ["PATH": root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")]
+        [
+            "PATH": root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"),
+            "HOME": root + "/home", "XDG_CONFIG_HOME": root + "/config", "XDG_DATA_HOME": root + "/data",
+            "XDG_CACHE_HOME": root + "/cache", "XDG_STATE_HOME": root + "/state",
+        ]
     }
 
     /// zsh's completion as zsh runs it: compinit finds the installed
