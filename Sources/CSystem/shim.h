@@ -15,3 +15,18 @@ static inline int embc_start_writeback(int fd) {
     return 0;
 }
 #endif
+
+// What Scripts/release links into a release: the version ("0.2.0") and the
+// build ("commit 1a2b3c4d5e6f, built 2026-12-04"), from a small object of
+// its own, so that the compiled code, and its build cache, stay the same
+// from one release to the next. Weak: null in any other build.
+extern const char embc_release_version[] __attribute__((weak));
+extern const char embc_release_build[] __attribute__((weak));
+
+static inline const char *embc_linked_release_version(void) {
+    return embc_release_version;
+}
+
+static inline const char *embc_linked_release_build(void) {
+    return embc_release_build;
+}

@@ -18,7 +18,7 @@ struct EmbCacheCommand: ParsableCommand {
         commandName: "embcache",
         abstract: "Embed each text once per model, ever: answer from a local cache, compute only the misses.",
         discussion: "The filter (embed) is the default: `embcache --help` shows its options.",
-        version: EmbCacheVersion.current,
+        version: EmbCacheVersion.line,
         subcommands: [
             FilterCommand.self, GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self,
             ExportCommand.self, VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self,
