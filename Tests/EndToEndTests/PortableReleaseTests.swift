@@ -164,11 +164,16 @@ enum PortableRelease {
             ProcessInfo.processInfo.environment[key].map { "\(key)=\($0)" }
         }
         let environment = ["PATH=/usr/bin:/bin", "HOME=/nonexistent", "LC_ALL=C"] + passed
+        // A machine has /proc, and the Swift runtime of a static binary
+        // reads its arguments there: mounted in a mount namespace of the
+        // run's own, gone with it.
         func released(_ arguments: [String]) throws -> ProcessResult {
             try runProcess(
-                "/usr/sbin/chroot",
-                [root.path, "/usr/bin/env", "-i", "-C", "/tmp/\(name)"] + environment + ["./\(release)/embcache"]
-                    + arguments)
+                "/usr/bin/unshare",
+                [
+                    "-m", "/bin/sh", "-c", #"mount -t proc proc "$0/proc" && exec /usr/sbin/chroot "$0" "$@""#,
+                    root.path, "/usr/bin/env", "-i", "-C", "/tmp/\(name)",
+                ] + environment + ["./\(release)/embcache"] + arguments)
         }
         func built(_ arguments: [String]) throws -> ProcessResult {
             try runProcess("/usr/bin/env", ["-i", "-C", here.path] + environment + [Embcache.binary] + arguments)
