@@ -162,12 +162,6 @@ struct JSONRecordEncoder: Sendable {
     }
 }
 
-/// A pointer handed to concurrent workers that each write their own slot.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// `[a,b,…]` with each float in its shortest round-trip form.
 func appendJSONNumbers(_ values: [Float], to out: inout [UInt8]) {
     out.append(UInt8(ascii: "["))

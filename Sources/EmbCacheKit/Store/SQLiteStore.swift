@@ -519,16 +519,6 @@ private func busyWait(_ count: Int32, endingOnInterrupt: Bool) -> Int32 {
     return 1
 }
 
-/// Calls `body` with the vector as little-endian float32 bytes.
-public func littleEndianBytes<R>(_ vector: [Float], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-    #if _endian(big)
-        let swapped = vector.map { Float(bitPattern: $0.bitPattern.littleEndian) }
-        return try swapped.withUnsafeBytes(body)
-    #else
-        return try vector.withUnsafeBytes(body)
-    #endif
-}
-
 /// `close(2)`, which inside SQLiteStore its own `close()` hides.
 private func closeDescriptors(_ descriptors: [Int32]) {
     for fd in descriptors { close(fd) }
