@@ -66,7 +66,7 @@ struct PostgresVerifier {
     let storage: PostgresStorage
     let connection: PostgresConnection
 
-    func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> Verifier.Summary {
+    func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> VerificationSummary {
         do {
             return try check(model: model, repair: repair, report: report)
         } catch let error as PostgresError {
@@ -74,8 +74,8 @@ struct PostgresVerifier {
         }
     }
 
-    private func check(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> Verifier.Summary {
-        var summary = Verifier.Summary()
+    private func check(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> VerificationSummary {
+        var summary = VerificationSummary()
         guard try storage.schemaExists(connection) else {
             throw EmbCacheError.configuration("no cache at \(storage.location)")
         }
@@ -102,7 +102,7 @@ struct PostgresVerifier {
     }
 
     private func checkVectors(
-        _ table: String, metadata: [String: String], repair: Bool, summary: inout Verifier.Summary,
+        _ table: String, metadata: [String: String], repair: Bool, summary: inout VerificationSummary,
         report: (String) -> Void
     ) throws {
         let quoted = PostgresStorage.quoted(table)

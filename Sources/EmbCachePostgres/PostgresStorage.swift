@@ -237,7 +237,7 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
     /// Holds an exclusive lock on hashstring from choosing the texts to
     /// deleting them: writers add a text and its vector in one statement,
     /// so none is between the two while the lock is held.
-    public func collectGarbage() throws -> Housekeeping.CollectedGarbage {
+    public func collectGarbage() throws -> CollectedGarbage {
         let connection = try connect()
         let size = "SELECT pg_total_relation_size('hashstring')"
         let before = try retrying(connection) { () in
@@ -257,7 +257,7 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
             try connection.script("VACUUM hashstring")
             return try connection.run(size).int(0, 0) ?? 0
         }
-        return Housekeeping.CollectedGarbage(textsDeleted: deleted, bytesBefore: before, bytesAfter: after)
+        return CollectedGarbage(textsDeleted: deleted, bytesBefore: before, bytesAfter: after)
     }
 
     public func removeModel(_ model: ModelIdentity) throws -> Int {
@@ -274,7 +274,7 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
         }
     }
 
-    public func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> Verifier.Summary {
+    public func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> VerificationSummary {
         try PostgresVerifier(storage: self, connection: connect()).verify(model: model, repair: repair, report: report)
     }
 }

@@ -342,7 +342,7 @@ struct BackupCommand: EmbCacheSubcommand {
             if !quiet { note("backed up \(counted(manifest.files.count, "file")) to \(target)") }
             return
         }
-        let names = try Housekeeping.backup(directory: storage.directory, to: destination)
+        let names = try SQLiteMaintenance.backup(directory: storage.directory, to: destination)
         if !quiet { note("copied \(counted(names.count, "file")) to \(destination)") }
     }
 }

@@ -23,7 +23,7 @@ public enum DirectoryRestore {
             throw EmbCacheError.usage("\(source) is the cache directory itself: restore from a backup elsewhere")
         }
         guard access(source + "/" + SQLiteStore.hashstringFileName, F_OK) == 0 else {
-            let found = try CacheInventory.modelFiles(in: source)
+            let found = try SQLiteInventory.modelFiles(in: source)
             throw EmbCacheError.corruptBackup(
                 location: source,
                 message: found.isEmpty
@@ -34,7 +34,7 @@ public enum DirectoryRestore {
         let existing = try RestoreSwap.existingCache(in: directory, force: force)
         let staging = directory + "/.restore-\(UUID())"
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        let names = try Housekeeping.backup(directory: source, to: staging)
+        let names = try SQLiteMaintenance.backup(directory: source, to: staging)
         for name in names { try check(staging + "/" + name, name: name, backup: source) }
         // Every cache file goes aside, so the directory ends up holding the
         // backup exactly.

@@ -12,7 +12,7 @@ enum RestoreSwap {
     static func existingCache(in directory: String, force: Bool) throws -> [String] {
         try CacheDirectory.create(directory)
         let existing = logged(
-            try CacheInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName], in: directory)
+            try SQLiteInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName], in: directory)
         if !force && !existing.isEmpty {
             throw EmbCacheError.configuration(
                 "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")

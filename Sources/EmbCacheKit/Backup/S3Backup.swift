@@ -52,14 +52,14 @@ public enum S3Backup {
         let client = S3Client(settings: settings, location: location)
         let snapshot = FileManager.default.temporaryDirectory.appendingPathComponent("embcache-backup-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: snapshot) }
-        let names = try Housekeeping.backup(directory: directory, to: snapshot)
-        let models = try CacheInventory.summarize(directory: snapshot).models
+        let names = try SQLiteMaintenance.backup(directory: directory, to: snapshot)
+        let models = try SQLiteInventory.summarize(directory: snapshot).models
         let now = Date()
         let generation = newGeneration(at: now)
         var files: [File] = []
         for name in names {
             let path = snapshot + "/" + name
-            let size = CacheInventory.fileSize(path)
+            let size = SQLiteInventory.fileSize(path)
             let digest = try sha256(of: path)
             if size > partSize {
                 try client.putMultipart(generation + "/" + name, file: path, size: size, partSize: partSize)

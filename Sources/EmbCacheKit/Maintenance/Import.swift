@@ -55,27 +55,19 @@ public enum Importer {
     }
 
     /// Imports the stored texts and vectors of one collection of an `llm`
-    /// embeddings database (`llm embed-multi --store`): its `embeddings`
-    /// table holds little-endian float32 blobs beside each `content`.
+    /// embeddings database (`llm embed-multi --store`, see `LLMDatabase`).
     public static func importLLM(
         database: String, collection: String, into store: VectorStore, warn: @escaping (String) -> Void
     ) throws -> Summary {
-        let db = try CacheInventory.openReadOnly(database)
-        let select = try db.prepare(
-            """
-            SELECT e.id, e.embedding, e.content FROM embeddings e JOIN collections c ON c.id = e.collection_id
-            WHERE c.name = ?1 ORDER BY e.rowid
-            """)
-        try select.bind(text: collection, at: 1)
         var summary = Summary()
         var items: [Item] = []
-        while try select.step() {
-            let location = "\(database): collection \(collection), id \(select.text(at: 0) ?? "?")"
-            guard let text = select.text(at: 2) else {
+        try LLMDatabase.readRows(database: database, collection: collection) { id, text, blob in
+            let location = "\(database): collection \(collection), id \(id ?? "?")"
+            guard let text else {
                 items.append(Item(location: location, content: .failure(.missingField("content"))))
-                continue
+                return
             }
-            switch StoredVector.decode(select.blob(at: 1), dimension: nil) {
+            switch StoredVector.decode(blob, dimension: nil) {
             case .hit(let vector): items.append(Item(location: location, content: .success((text, vector))))
             case .invalid(let why): items.append(Item(location: location, content: .failure(.invalidVector(why))))
             case .miss: break
@@ -89,45 +81,9 @@ public enum Importer {
         return summary
     }
 
-    /// An `llm` collection: its name, the model it was embedded with, how
-    /// many rows it has and how many of them keep their text.
-    public struct LLMCollection: Sendable, Equatable {
-        public var name: String
-        public var model: String
-        public var rows: Int
-        public var rowsWithText: Int
-    }
-
     /// The collection named, or the only one when no name is given.
     public static func llmCollection(database: String, named wanted: String?) throws -> LLMCollection {
-        let db = try CacheInventory.openReadOnly(database)
-        let list = try db.prepare("SELECT name, model FROM collections ORDER BY name")
-        var all: [(name: String, model: String)] = []
-        while try list.step() { all.append((list.text(at: 0) ?? "", list.text(at: 1) ?? "")) }
-        let names = all.isEmpty ? "it has none" : "it has: " + all.map { "\"\($0.name)\"" }.joined(separator: ", ")
-        let found: (name: String, model: String)
-        if let wanted {
-            guard let match = all.first(where: { $0.name == wanted }) else {
-                throw EmbCacheError.configuration("\(database): no collection named \"\(wanted)\" (\(names))")
-            }
-            found = match
-        } else {
-            guard all.count == 1 else {
-                throw EmbCacheError.usage(
-                    "\(database) holds \(all.count) collections: choose one with --collection (\(names))")
-            }
-            found = all[0]
-        }
-        let count = try db.prepare(
-            """
-            SELECT count(*), count(e.content) FROM embeddings e JOIN collections c ON c.id = e.collection_id
-            WHERE c.name = ?1
-            """)
-        try count.bind(text: found.name, at: 1)
-        _ = try count.step()
-        return LLMCollection(
-            name: found.name, model: found.model, rows: Int(count.text(at: 0) ?? "") ?? 0,
-            rowsWithText: Int(count.text(at: 1) ?? "") ?? 0)
+        try LLMDatabase.collection(database: database, named: wanted)
     }
 
     private static func decode(

@@ -20,14 +20,46 @@ public protocol CacheStorage: AnyObject, Sendable {
     func readRows(of model: ModelIdentity, withText: Bool) throws -> ModelRowReader
 
     /// Deletes the texts no model uses; never one a writer is adding.
-    func collectGarbage() throws -> Housekeeping.CollectedGarbage
+    func collectGarbage() throws -> CollectedGarbage
 
     /// Removes one model's vectors; returns how many there were.
     func removeModel(_ model: ModelIdentity) throws -> Int
 
     /// Checks every row; `report` gets a line per problem. `repair`
     /// deletes bad rows, which a later run computes again.
-    func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> Verifier.Summary
+    func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> VerificationSummary
+}
+
+/// What `gc` did.
+public struct CollectedGarbage: Sendable, Equatable {
+    public var textsDeleted: Int
+    public var bytesBefore: Int
+    public var bytesAfter: Int
+    /// Model files that held no vector, left by runs of versions that
+    /// made a model's file before its first vector.
+    public var emptyModelFiles: [String]
+
+    public init(textsDeleted: Int, bytesBefore: Int, bytesAfter: Int, emptyModelFiles: [String] = []) {
+        self.textsDeleted = textsDeleted
+        self.bytesBefore = bytesBefore
+        self.bytesAfter = bytesAfter
+        self.emptyModelFiles = emptyModelFiles
+    }
+}
+
+/// What `verify` found and mended.
+public struct VerificationSummary: Sendable, Equatable {
+    public var problems = 0
+    public var repaired = 0
+    /// Vectors whose text is not in hashstring.sqlite: their hash can't
+    /// be checked, but lookups by hash still find them.
+    public var vectorsWithoutText = 0
+    /// Vectors stored without a checksum (by the Python package or an
+    /// earlier version): their bytes can't be checked.
+    public var vectorsWithoutChecksum = 0
+    public var rowsChecked = 0
+
+    public init() {}
 }
 
 /// One stored row read back, for export and copy.

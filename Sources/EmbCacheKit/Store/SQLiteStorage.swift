@@ -14,23 +14,23 @@ public final class SQLiteStorage: CacheStorage {
     }
 
     public func summarize(model: ModelIdentity?) throws -> CacheSummary {
-        try CacheInventory.summarize(directory: directory, model: model)
+        try SQLiteInventory.summarize(directory: directory, model: model)
     }
 
     public func readRows(of model: ModelIdentity, withText: Bool) throws -> ModelRowReader {
         try SQLiteRowReader(directory: directory, model: model, withText: withText)
     }
 
-    public func collectGarbage() throws -> Housekeeping.CollectedGarbage {
-        try Housekeeping.collectGarbage(directory: directory)
+    public func collectGarbage() throws -> CollectedGarbage {
+        try SQLiteMaintenance.collectGarbage(directory: directory)
     }
 
     public func removeModel(_ model: ModelIdentity) throws -> Int {
-        try Housekeeping.removeModel(directory: directory, model: model)
+        try SQLiteMaintenance.removeModel(directory: directory, model: model)
     }
 
-    public func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> Verifier.Summary {
-        try Verifier.verify(directory: directory, model: model, repair: repair, report: report)
+    public func verify(model: ModelIdentity?, repair: Bool, report: (String) -> Void) throws -> VerificationSummary {
+        try SQLiteVerifier.verify(directory: directory, model: model, repair: repair, report: report)
     }
 }
 
@@ -49,14 +49,14 @@ final class SQLiteRowReader: ModelRowReader {
     private var done = false
 
     init(directory: String, model identity: ModelIdentity, withText: Bool) throws {
-        let summary = try CacheInventory.summarize(directory: directory, model: identity)
+        let summary = try SQLiteInventory.summarize(directory: directory, model: identity)
         let found = try summary.only(identity, at: directory)
         name = found.file
         dimension = found.dimension
         model = found.model
         provider = found.provider
-        db = try CacheInventory.openReadOnly(directory + "/" + name)
-        texts = withText ? try CacheInventory.openReadOnly(directory + "/" + SQLiteStore.hashstringFileName) : nil
+        db = try SQLiteInventory.openReadOnly(directory + "/" + name)
+        texts = withText ? try SQLiteInventory.openReadOnly(directory + "/" + SQLiteStore.hashstringFileName) : nil
         textOf = try texts?.prepare("SELECT text FROM hashstring WHERE hashid = ?1")
         try db.execute("BEGIN")
         checksums = try RowChecksum.Reader(db)

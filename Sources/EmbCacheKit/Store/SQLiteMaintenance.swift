@@ -1,40 +1,25 @@
 import CSQLite
 import Glibc
 
-/// `gc`, `rm` and `backup`: keeping a cache tidy and safe.
-public enum Housekeeping {
-    public struct CollectedGarbage: Sendable, Equatable {
-        public var textsDeleted: Int
-        public var bytesBefore: Int
-        public var bytesAfter: Int
-        /// Model files that held no vector, left by runs of versions that
-        /// made a model's file before its first vector.
-        public var emptyModelFiles: [String]
-
-        public init(textsDeleted: Int, bytesBefore: Int, bytesAfter: Int, emptyModelFiles: [String] = []) {
-            self.textsDeleted = textsDeleted
-            self.bytesBefore = bytesBefore
-            self.bytesAfter = bytesAfter
-            self.emptyModelFiles = emptyModelFiles
-        }
-    }
-
+/// `gc`, `rm` and `backup` of a cache directory: keeping it tidy and
+/// safe. The queries of `SQLiteStorage`, beside the store they maintain.
+public enum SQLiteMaintenance {
     /// Deletes the texts no model uses, then reclaims their space. Holds
     /// hashstring's write lock from reading the models' keys to deleting,
     /// so a text a writer is adding with its vector is never taken.
     public static func collectGarbage(directory: String) throws -> CollectedGarbage {
         let path = directory + "/" + SQLiteStore.hashstringFileName
-        guard CacheInventory.fileSize(path) > 0 else {
+        guard SQLiteInventory.fileSize(path) > 0 else {
             throw EmbCacheError.configuration("no cache at \(directory)")
         }
-        let before = CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal")
+        let before = SQLiteInventory.fileSize(path) + SQLiteInventory.fileSize(path + "-wal")
         let empty = try removeEmptyModelFiles(directory)
         let deleted = try deleteUnusedTexts(path, directory: directory)
         // Measured once the connection is closed: the last one to close
         // copies the log into the file and removes it.
         return CollectedGarbage(
             textsDeleted: deleted, bytesBefore: before,
-            bytesAfter: CacheInventory.fileSize(path) + CacheInventory.fileSize(path + "-wal"), emptyModelFiles: empty)
+            bytesAfter: SQLiteInventory.fileSize(path) + SQLiteInventory.fileSize(path + "-wal"), emptyModelFiles: empty)
     }
 
     /// Removes model files without a vector that no process has open (a
@@ -44,7 +29,7 @@ public enum Housekeeping {
     private static func removeEmptyModelFiles(_ directory: String) throws -> [String] {
         var removed: [String] = []
         let now = time(nil)
-        for name in try CacheInventory.modelFiles(in: directory) {
+        for name in try SQLiteInventory.modelFiles(in: directory) {
             let path = directory + "/" + name
             var status = stat()
             guard stat(path, &status) == 0, now - status.st_mtim.tv_sec > 60,
@@ -79,7 +64,7 @@ public enum Housekeeping {
         try SQLiteStore.retryingWhileBusy {
             try db.execute("BEGIN IMMEDIATE")
             do {
-                try CacheInventory.collectUsedKeys(into: db, directory: directory)
+                try SQLiteInventory.collectUsedKeys(into: db, directory: directory)
                 try db.execute("DELETE FROM main.hashstring WHERE hashid NOT IN (SELECT hashid FROM temp.used)")
                 deleted = db.changes
                 try db.execute("DROP TABLE temp.used")
@@ -101,7 +86,7 @@ public enum Housekeeping {
     /// Removes one model's file (its texts stay until `gc`). Returns the
     /// number of vectors it held.
     public static func removeModel(directory: String, model: ModelIdentity) throws -> Int {
-        let found = try CacheInventory.summarize(directory: directory, model: model).only(model, at: directory)
+        let found = try SQLiteInventory.summarize(directory: directory, model: model).only(model, at: directory)
         let path = directory + "/" + model.fileName
         // The database first: while it stands, its log must stand too.
         for suffix in ["", "-wal", "-shm"] where unlink(path + suffix) != 0 && errno != ENOENT {
@@ -115,14 +100,14 @@ public enum Housekeeping {
     /// snapshot while other processes go on writing. Model files are copied
     /// before hashstring, so every vector's text is in the copy.
     public static func backup(directory: String, to destination: String) throws -> [String] {
-        let models = try CacheInventory.modelFiles(in: directory)
+        let models = try SQLiteInventory.modelFiles(in: directory)
         let names = models + [SQLiteStore.hashstringFileName]
         try CacheDirectory.create(destination)
-        for name in names where CacheInventory.fileSize(destination + "/" + name) > 0 {
+        for name in names where SQLiteInventory.fileSize(destination + "/" + name) > 0 {
             throw EmbCacheError.configuration("\(destination)/\(name) exists: back up into a new or empty directory")
         }
         for name in names {
-            let source = try CacheInventory.openReadOnly(directory + "/" + name)
+            let source = try SQLiteInventory.openReadOnly(directory + "/" + name)
             let target = destination + "/" + name
             CacheDirectory.createPrivateFile(target)
             let copy = try SQLiteConnection(path: target)

@@ -7,28 +7,14 @@ import Foundation
 /// 4 × d bytes, finite values, metadata that matches the file and the
 /// rows. SQLite's own integrity_check on every file. With `repair`, bad
 /// rows are deleted (a later run computes them again).
-public enum Verifier {
-    public struct Summary: Sendable, Equatable {
-        public var problems = 0
-        public var repaired = 0
-        /// Vectors whose text is not in hashstring.sqlite: their hash can't
-        /// be checked, but lookups by hash still find them.
-        public var vectorsWithoutText = 0
-        /// Vectors stored without a checksum (by the Python package or an
-        /// earlier version): their bytes can't be checked.
-        public var vectorsWithoutChecksum = 0
-        public var rowsChecked = 0
-
-        public init() {}
-    }
-
+enum SQLiteVerifier {
     /// `report` receives one line per problem; `model` limits the check of
     /// vectors to that model's file and lets `repair` rewrite its metadata.
-    public static func verify(
+    static func verify(
         directory: String, model: ModelIdentity?, repair: Bool, report: (String) -> Void
-    ) throws -> Summary {
-        var summary = Summary()
-        let files = try CacheInventory.files(in: directory, model: model)
+    ) throws -> VerificationSummary {
+        var summary = VerificationSummary()
+        let files = try SQLiteInventory.files(in: directory, model: model)
         let hashstringPath = directory + "/" + SQLiteStore.hashstringFileName
         let texts = try open(hashstringPath, writable: repair)
         try checkIntegrity(texts, name: SQLiteStore.hashstringFileName, summary: &summary, report: report)
@@ -37,10 +23,10 @@ public enum Verifier {
             let path = directory + "/" + file
             // A file a run is creating (empty, or before its tables) holds
             // nothing to check yet.
-            guard CacheInventory.fileSize(path) > 0 else { continue }
+            guard SQLiteInventory.fileSize(path) > 0 else { continue }
             let db = try open(path, writable: repair)
             try checkIntegrity(db, name: file, summary: &summary, report: report)
-            guard try CacheInventory.hasEmbeddingTable(db) else { continue }
+            guard try SQLiteInventory.hasEmbeddingTable(db) else { continue }
             try checkVectors(
                 db, file: file, texts: texts, model: model, repair: repair, summary: &summary, report: report)
         }
@@ -48,8 +34,8 @@ public enum Verifier {
     }
 
     private static func open(_ path: String, writable: Bool) throws -> SQLiteConnection {
-        guard writable else { return try CacheInventory.openReadOnly(path) }
-        guard CacheInventory.fileSize(path) > 0 else {
+        guard writable else { return try SQLiteInventory.openReadOnly(path) }
+        guard SQLiteInventory.fileSize(path) > 0 else {
             throw EmbCacheError.configuration("no cache file at \(path)")
         }
         let db = try SQLiteConnection(path: path)
@@ -58,7 +44,7 @@ public enum Verifier {
     }
 
     private static func checkIntegrity(
-        _ db: SQLiteConnection, name: String, summary: inout Summary, report: (String) -> Void
+        _ db: SQLiteConnection, name: String, summary: inout VerificationSummary, report: (String) -> Void
     ) throws {
         let check = try db.prepare("PRAGMA integrity_check")
         while try check.step() {
@@ -69,7 +55,7 @@ public enum Verifier {
     }
 
     private static func checkTexts(
-        _ db: SQLiteConnection, repair: Bool, summary: inout Summary, report: (String) -> Void
+        _ db: SQLiteConnection, repair: Bool, summary: inout VerificationSummary, report: (String) -> Void
     ) throws {
         var bad: [Int] = []
         var rekeyed: [String] = []
@@ -113,7 +99,7 @@ public enum Verifier {
 
     private static func checkVectors(
         _ db: SQLiteConnection, file: String, texts: SQLiteConnection, model: ModelIdentity?, repair: Bool,
-        summary: inout Summary, report: (String) -> Void
+        summary: inout VerificationSummary, report: (String) -> Void
     ) throws {
         let metadata = try SQLiteStore.readMetadata(db)
         var dimension = metadata["dimension"].flatMap { Int($0) }
