@@ -2,20 +2,11 @@ import EmbCacheKit
 import Glibc
 
 /// A cache shared by a team on PostgreSQL: the same tables as the SQLite
-/// layout, one database.
-///
-/// - `hashstring (hashid bytea PRIMARY KEY, text text)`: the text of each
-///   SHA-512 digest. The database checks each digest itself; a unique
-///   index on the text is not there, since the key already implies it and
-///   PostgreSQL's btree refuses entries over about 2.7 kB.
-/// - one table per model identity, named as its SQLite file is
-///   (`embedding-<slug>`), `(hashid bytea PRIMARY KEY, embedding bytea)`
-///   with little-endian float32 vectors;
-/// - `embcache_metadata (model_table, key, value)`: what each model table
-///   holds, the same keys as a SQLite model file's metadata;
-/// - `embcache_schema (version)`: so that a later release can migrate.
+/// layout, one database (see `PostgresSchema`); one table per model
+/// identity, named as its SQLite file is (`embedding-<slug>`),
+/// `(hashid bytea PRIMARY KEY, embedding bytea)` with little-endian
+/// float32 vectors.
 public final class PostgresStorage: CacheStorage, @unchecked Sendable {
-    public static let schemaVersion = 1
     public let address: PostgresAddress
     public var location: String { address.redacted }
     /// How long a lost server is waited for before giving up (status 74).
@@ -86,59 +77,27 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
     /// True once the shared tables exist; refuses a schema from a later
     /// release.
     func schemaExists(_ connection: PostgresConnection) throws -> Bool {
-        let found = try connection.run("SELECT to_regclass('embcache_schema') IS NOT NULL::boolean")
+        let found = try connection.run("SELECT to_regclass('\(PostgresSchema.versions)') IS NOT NULL::boolean")
         guard found.bytes(0, 0)?.first == 1 else { return false }
-        let version = try connection.run("SELECT max(version)::int8 FROM embcache_schema").int(0, 0) ?? 0
-        if version > Self.schemaVersion {
-            throw EmbCacheError.unusableCache(
-                path: location,
-                reason: "has schema version \(version); this embcache knows version \(Self.schemaVersion) (upgrade it)")
-        }
+        let version = try connection.run("SELECT max(version)::int8 FROM \(PostgresSchema.versions)").int(0, 0) ?? 0
+        try PostgresSchema.migrator.check(version, at: location)
         return true
     }
 
-    /// Creates the shared tables once, whoever comes first: an advisory lock
-    /// keeps two workers from creating them at the same time.
-    /// Nothing is created when all is there: a teammate who may read and
-    /// write the tables but not create any in the schema still works.
+    /// Creates the shared tables, or migrates them, once, whoever comes
+    /// first (see `PostgresSchema.migrate`). Nothing is created when all
+    /// is there: a teammate who may read and write the tables but not
+    /// create any in the schema still works.
     func createSchema(_ connection: PostgresConnection) throws {
-        let complete = try retrying(connection) { () in
-            try connection.run(
-                """
-                SELECT to_regclass('embcache_schema') IS NOT NULL AND to_regclass('hashstring') IS NOT NULL
-                    AND to_regclass('embcache_metadata') IS NOT NULL
-                """
-            ).bytes(0, 0)?.first == 1
-        }
-        if !complete {
-            try create(connection)
+        let version = try retrying(connection) { () in try PostgresSchema.storedVersion(connection) }
+        if version < PostgresSchema.version {
+            try retrying(connection) { () in
+                try PostgresSchema.migrate(connection, location: location, createdBy: Self.createdBy)
+            }
         }
         try retrying(connection) { () in _ = try schemaExists(connection) }
     }
 
-    private func create(_ connection: PostgresConnection) throws {
-        try retrying(connection) { () in
-            try connection.transaction { () in
-                try connection.script(
-                    """
-                    SELECT pg_advisory_xact_lock(\(Self.schemaLock));
-                    CREATE TABLE IF NOT EXISTS embcache_schema (
-                        version integer PRIMARY KEY, created_by text NOT NULL,
-                        created_at timestamptz NOT NULL DEFAULT now());
-                    INSERT INTO embcache_schema (version, created_by) VALUES (\(Self.schemaVersion), \
-                    '\(Self.createdBy)') ON CONFLICT DO NOTHING;
-                    CREATE TABLE IF NOT EXISTS hashstring (
-                        hashid bytea PRIMARY KEY, text text NOT NULL,
-                        CONSTRAINT hashid_is_sha512_of_text CHECK (hashid = sha512(convert_to(text, 'UTF8'))));
-                    CREATE TABLE IF NOT EXISTS embcache_metadata (
-                        model_table text NOT NULL, key text NOT NULL, value text NOT NULL,
-                        PRIMARY KEY (model_table, key));
-                    """)
-            }
-        }
-    }
-
-    static let schemaLock = 0x656D_6263  // "embc"
     static let createdBy = "embcache \(EmbCacheVersion.current)".replacing("'", with: "")
 
     /// The metadata of every model table that exists, by table name.
@@ -264,7 +223,7 @@ public final class PostgresStorage: CacheStorage, @unchecked Sendable {
         let connection = try connect()
         return try retrying(connection) { () in
             try connection.transaction { () in
-                try connection.script("SELECT pg_advisory_xact_lock(\(Self.schemaLock))")
+                try connection.script("SELECT pg_advisory_xact_lock(\(PostgresSchema.lock))")
                 let (table, _) = try existingTable(connection, model)
                 let count = try connection.run("SELECT count(*) FROM \(Self.quoted(table))").int(0, 0) ?? 0
                 try connection.script("DROP TABLE \(Self.quoted(table))")

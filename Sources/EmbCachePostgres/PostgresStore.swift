@@ -65,12 +65,12 @@ final class PostgresStore: VectorStore {
             try connection.transaction { () in
                 try connection.script(
                     """
-                    SELECT pg_advisory_xact_lock(\(PostgresStorage.schemaLock));
-                    CREATE TABLE IF NOT EXISTS \(PostgresStorage.quoted(name)) (
-                        hashid bytea PRIMARY KEY, embedding bytea NOT NULL)
+                    SELECT pg_advisory_xact_lock(\(PostgresSchema.lock));
+                    \(PostgresSchema.createModelTable(PostgresStorage.quoted(name)))
                     """)
                 for (key, value) in [
-                    ("model", identity.canonical), ("dtype", "float32"), ("schema_version", "1"),
+                    ("model", identity.canonical), ("dtype", "float32"),
+                    ("schema_version", String(PostgresSchema.version)),
                     ("created_by", PostgresStorage.createdBy), ("provider", provider),
                 ] {
                     try recordMetadata(connection, table: name, key: key, value: value)

@@ -22,13 +22,13 @@ public enum DirectoryRestore {
         if sameFile(source, directory) {
             throw EmbCacheError.usage("\(source) is the cache directory itself: restore from a backup elsewhere")
         }
-        guard access(source + "/" + SQLiteStore.hashstringFileName, F_OK) == 0 else {
+        guard access(source + "/" + SQLiteSchema.hashstringFileName, F_OK) == 0 else {
             let found = try SQLiteInventory.modelFiles(in: source)
             throw EmbCacheError.corruptBackup(
                 location: source,
                 message: found.isEmpty
                     ? "no backup here"
-                    : "no \(SQLiteStore.hashstringFileName) beside \(found.count) model files: a backup that did not finish"
+                    : "no \(SQLiteSchema.hashstringFileName) beside \(found.count) model files: a backup that did not finish"
             )
         }
         let existing = try RestoreSwap.existingCache(in: directory, force: force)
@@ -45,7 +45,7 @@ public enum DirectoryRestore {
     /// A staged file: SQLite's integrity check, and the table a cache file
     /// of its kind must have.
     private static func check(_ path: String, name: String, backup: String) throws {
-        let table = name == SQLiteStore.hashstringFileName ? "hashstring" : "embedding"
+        let table = name == SQLiteSchema.hashstringFileName ? "hashstring" : "embedding"
         let verdict: String?
         do {
             let db = try SQLiteConnection(path: path)

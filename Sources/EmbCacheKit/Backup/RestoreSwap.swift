@@ -12,7 +12,7 @@ enum RestoreSwap {
     static func existingCache(in directory: String, force: Bool) throws -> [String] {
         try CacheDirectory.create(directory)
         let existing = logged(
-            try SQLiteInventory.modelFiles(in: directory) + [SQLiteStore.hashstringFileName], in: directory)
+            try SQLiteInventory.modelFiles(in: directory) + [SQLiteSchema.hashstringFileName], in: directory)
         if !force && !existing.isEmpty {
             throw EmbCacheError.configuration(
                 "\(directory) holds a cache: restore into an empty directory, or give --force to replace it")
@@ -39,7 +39,7 @@ enum RestoreSwap {
                 try move(directory + "/" + name, to: aside + "/" + name)
                 movedAside.append(name)
             }
-            let isTexts = { (name: String) in name == SQLiteStore.hashstringFileName }
+            let isTexts = { (name: String) in name == SQLiteSchema.hashstringFileName }
             for name in names.filter({ !isTexts($0) }) + names.filter(isTexts) {
                 try move(staging + "/" + name, to: directory + "/" + name)
                 movedIn.append(name)

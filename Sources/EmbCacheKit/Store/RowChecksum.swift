@@ -24,9 +24,7 @@
 /// swap) changes it unless two 64-bit values collide. A blob rewritten
 /// together with its checksum, or a deleted checksum row, is not detected.
 enum RowChecksum {
-    static let table = "embcache_checksum"
-    static let createSQL =
-        "CREATE TABLE IF NOT EXISTS main.\(table) (key_prefix INTEGER PRIMARY KEY, checksum INTEGER NOT NULL)"
+    static let table = SQLiteSchema.checksums
     static let insertSQL = "INSERT OR REPLACE INTO main.\(table) (key_prefix, checksum) VALUES (?1, ?2)"
     static let selectOneSQL = "SELECT checksum FROM main.\(table) WHERE key_prefix = ?1"
 
@@ -103,12 +101,11 @@ enum RowChecksum {
         return decoded
     }
 
-    /// Whether the model file has the table (files of the Python package
-    /// and of earlier versions, opened read-only, may not).
+    /// Whether the model file has the table, keyed as it is now (files of
+    /// the Python package and of earlier versions, opened read-only, may
+    /// have none, or one an earlier fold filled: see `SQLiteSchema`).
     static func exists(in connection: SQLiteConnection) throws -> Bool {
-        let exists = try connection.prepare(
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = '\(table)'")
-        return try exists.step()
+        try SQLiteSchema.hasColumn(connection, table, "key_prefix")
     }
 
     /// The lookup of one key's vector (?1 the key) and, where the table

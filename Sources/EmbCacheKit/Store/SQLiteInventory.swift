@@ -38,7 +38,7 @@ public enum SQLiteInventory {
         for name in names {
             let path = directory + "/" + name
             let db = try openReadOnly(path)
-            let metadata = try SQLiteStore.readMetadata(db)
+            let metadata = try SQLiteSchema.readMetadata(db, path: path)
             let count =
                 try hasEmbeddingTable(db)
                 ? try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0 : 0
@@ -51,7 +51,7 @@ public enum SQLiteInventory {
                     dtype: metadata["dtype"] ?? "float32", provider: metadata["provider"], vectors: count,
                     bytes: fileSize(path) + fileSize(path + "-wal")))
         }
-        let hashstring = directory + "/" + SQLiteStore.hashstringFileName
+        let hashstring = directory + "/" + SQLiteSchema.hashstringFileName
         var texts = 0
         var unused = 0
         if fileSize(hashstring) > 0 {
@@ -64,7 +64,7 @@ public enum SQLiteInventory {
                 ).flatMap { Int($0) } ?? 0
         }
         return CacheSummary(
-            directory: directory, textStore: SQLiteStore.hashstringFileName, models: models, texts: texts,
+            directory: directory, textStore: SQLiteSchema.hashstringFileName, models: models, texts: texts,
             textBytes: fileSize(hashstring) + fileSize(hashstring + "-wal"), unusedTexts: unused)
     }
 
@@ -91,7 +91,7 @@ public enum SQLiteInventory {
     /// given its tables (they come in one transaction). It holds no vector,
     /// so it uses no text.
     static func hasEmbeddingTable(_ db: SQLiteConnection) throws -> Bool {
-        try db.scalarText("SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'embedding'") != "0"
+        try SQLiteSchema.tableExists(db, SQLiteSchema.vectors)
     }
 
     static func openReadOnly(_ path: String) throws -> SQLiteConnection {

@@ -8,7 +8,7 @@ public enum SQLiteMaintenance {
     /// hashstring's write lock from reading the models' keys to deleting,
     /// so a text a writer is adding with its vector is never taken.
     public static func collectGarbage(directory: String) throws -> CollectedGarbage {
-        let path = directory + "/" + SQLiteStore.hashstringFileName
+        let path = directory + "/" + SQLiteSchema.hashstringFileName
         guard SQLiteInventory.fileSize(path) > 0 else {
             throw EmbCacheError.configuration("no cache at \(directory)")
         }
@@ -19,7 +19,8 @@ public enum SQLiteMaintenance {
         // copies the log into the file and removes it.
         return CollectedGarbage(
             textsDeleted: deleted, bytesBefore: before,
-            bytesAfter: SQLiteInventory.fileSize(path) + SQLiteInventory.fileSize(path + "-wal"), emptyModelFiles: empty)
+            bytesAfter: SQLiteInventory.fileSize(path) + SQLiteInventory.fileSize(path + "-wal"), emptyModelFiles: empty
+        )
     }
 
     /// Removes model files without a vector that no process has open (a
@@ -38,9 +39,7 @@ public enum SQLiteMaintenance {
             let db = try SQLiteConnection(path: path)
             sqlite3_busy_timeout(db.handle, 10_000)
             try db.execute("BEGIN IMMEDIATE")
-            let hasTable = try db.prepare(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'embedding'"
-            ).step()
+            let hasTable = try SQLiteSchema.tableExists(db, SQLiteSchema.vectors)
             let rows = hasTable ? try db.scalarText("SELECT count(*) FROM embedding").flatMap { Int($0) } ?? 0 : 0
             guard rows == 0 else {
                 try db.execute("COMMIT")
@@ -101,7 +100,7 @@ public enum SQLiteMaintenance {
     /// before hashstring, so every vector's text is in the copy.
     public static func backup(directory: String, to destination: String) throws -> [String] {
         let models = try SQLiteInventory.modelFiles(in: directory)
-        let names = models + [SQLiteStore.hashstringFileName]
+        let names = models + [SQLiteSchema.hashstringFileName]
         try CacheDirectory.create(destination)
         for name in names where SQLiteInventory.fileSize(destination + "/" + name) > 0 {
             throw EmbCacheError.configuration("\(destination)/\(name) exists: back up into a new or empty directory")

@@ -56,7 +56,7 @@ final class SQLiteRowReader: ModelRowReader {
         model = found.model
         provider = found.provider
         db = try SQLiteInventory.openReadOnly(directory + "/" + name)
-        texts = withText ? try SQLiteInventory.openReadOnly(directory + "/" + SQLiteStore.hashstringFileName) : nil
+        texts = withText ? try SQLiteInventory.openReadOnly(directory + "/" + SQLiteSchema.hashstringFileName) : nil
         textOf = try texts?.prepare("SELECT text FROM hashstring WHERE hashid = ?1")
         try db.execute("BEGIN")
         checksums = try RowChecksum.Reader(db)

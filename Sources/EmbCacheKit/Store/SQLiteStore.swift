@@ -3,15 +3,14 @@ import CSystem
 import Glibc
 import Synchronization
 
-/// The cache directory layout of the Python `embeddingcache` 0.1.0:
-/// `hashstring.sqlite` maps each SHA-512 digest to its text, and one file
-/// per model maps the digest to the vector as little-endian float32. Each
-/// model file also holds `embcache_metadata`, which the Python package
-/// ignores, naming the model identity so that two identities whose file
-/// names collide are never mixed.
+/// The cache directory layout of the Python `embeddingcache` 0.1.0
+/// (`SQLiteSchema`): `hashstring.sqlite` maps each SHA-512 digest to its
+/// text, and one file per model maps the digest to the vector as
+/// little-endian float32. Each model file also holds `embcache_metadata`,
+/// which the Python package ignores, naming the model identity so that two
+/// identities whose file names collide are never mixed.
 public final class SQLiteStore: VectorStore {
-    public static let hashstringFileName = "hashstring.sqlite"
-    static let metadataTable = "embcache_metadata"
+    static let metadataTable = SQLiteSchema.metadata
     static let createdBy = "embcache \(EmbCacheVersion.current)"
 
     public let directory: String
@@ -86,9 +85,9 @@ public final class SQLiteStore: VectorStore {
         if writable {
             try CacheDirectory.create(directory)
             CacheDirectory.createPrivateFile(path)
-            CacheDirectory.createPrivateFile(directory + "/" + Self.hashstringFileName)
+            CacheDirectory.createPrivateFile(directory + "/" + SQLiteSchema.hashstringFileName)
         }
-        let hashstringPath = directory + "/" + Self.hashstringFileName
+        let hashstringPath = directory + "/" + SQLiteSchema.hashstringFileName
 
         let db = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: !writable) }
         waitWhileBusy(db, throughInterrupts: false)
@@ -118,27 +117,25 @@ public final class SQLiteStore: VectorStore {
                 PRAGMA main.cache_size = -\(Self.smallestCacheKiB); PRAGMA hs.cache_size = -\(Self.smallestCacheKiB);
                 PRAGMA main.wal_autocheckpoint = 16384;
                 """)
+            // The tables, and the migration of a file of an earlier version,
+            // in one write transaction: two runs never migrate one file twice.
             try Self.retryingWhileBusy { () in
-                try db.execute(
-                    """
-                    BEGIN IMMEDIATE;
-                    CREATE TABLE IF NOT EXISTS hs.hashstring (
-                    \thashid VARCHAR(128) NOT NULL, \n\ttext VARCHAR, \n\tPRIMARY KEY (hashid), \n\tUNIQUE (text)
-                    );
-                    CREATE TABLE IF NOT EXISTS main.embedding (
-                    \thashid VARCHAR(128) NOT NULL, \n\tembedding BLOB, \n\tPRIMARY KEY (hashid)
-                    );
-                    CREATE TABLE IF NOT EXISTS main.\(Self.metadataTable) (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                    \(RowChecksum.createSQL);
-                    COMMIT;
-                    """)
+                try db.execute("BEGIN IMMEDIATE")
+                do {
+                    try db.execute(SQLiteSchema.createPackageTables)
+                    try SQLiteSchema.migrate(db, path: path)
+                    try db.execute("COMMIT")
+                } catch {
+                    try? db.execute("ROLLBACK")
+                    throw error
+                }
             }
         }
         self.connection = db
         // Read and claimed in one write transaction: two runs whose
         // identities share this file can't both find it unclaimed.
         let claim = { [self] () throws in
-            let metadata = try Self.unusable(path) { () in try Self.readMetadata(db) }
+            let metadata = try Self.unusable(path) { () in try SQLiteSchema.readMetadata(db, path: path) }
             if let stored = metadata["model"], stored != identity.canonical {
                 throw identityMismatch(stored)
             }
@@ -206,7 +203,9 @@ public final class SQLiteStore: VectorStore {
         selectStatement = select
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }
-        if unclaimed, let stored = try Self.readMetadata(connection)["model"], stored != identity.canonical {
+        if unclaimed, let stored = try SQLiteSchema.readMetadata(connection, path: path)["model"],
+            stored != identity.canonical
+        {
             throw identityMismatch(stored)
         }
         // In key order, each index is walked from one end to the other:
@@ -306,7 +305,9 @@ public final class SQLiteStore: VectorStore {
     /// again at close, when the run waits for it).
     private func startLogWriteback() {
         if logDescriptors.isEmpty {
-            let logs = [path, directory + "/" + Self.hashstringFileName].map { open($0 + "-wal", O_RDONLY | O_CLOEXEC) }
+            let logs = [path, directory + "/" + SQLiteSchema.hashstringFileName].map {
+                open($0 + "-wal", O_RDONLY | O_CLOEXEC)
+            }
             // Both exist once a commit has written both files; while a
             // connection is open, SQLite never removes them.
             guard logs.allSatisfy({ $0 >= 0 }) else { return closeDescriptors(logs.filter { $0 >= 0 }) }
@@ -393,8 +394,7 @@ public final class SQLiteStore: VectorStore {
         let insert = try connection.prepare(
             "INSERT OR IGNORE INTO main.\(Self.metadataTable) (key, value) VALUES (?1, ?2)")
         var values = [
-            ("model", identity.canonical), ("dtype", "float32"), ("schema_version", "1"),
-            ("created_by", Self.createdBy),
+            ("model", identity.canonical), ("dtype", "float32"), ("created_by", Self.createdBy),
         ]
         if let provider { values.append(("provider", provider)) }
         if let dimension { values.append(("dimension", String(dimension))) }
@@ -415,25 +415,11 @@ public final class SQLiteStore: VectorStore {
         .unusableCache(path: path, reason: "holds vectors of model \"\(stored)\", not \"\(identity.canonical)\"")
     }
 
-    static func readMetadata(_ connection: SQLiteConnection) throws -> [String: String] {
-        let exists = try connection.prepare(
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = '\(metadataTable)'")
-        guard try exists.step() else { return [:] }
-        let select = try connection.prepare("SELECT key, value FROM main.\(metadataTable)")
-        var metadata: [String: String] = [:]
-        while try select.step() {
-            if let key = select.text(at: 0), let value = select.text(at: 1) { metadata[key] = value }
-        }
-        return metadata
-    }
-
     /// Caches written by the Python package carry no metadata: the length
     /// most of their first thousand vectors have says what dimension they
     /// hold (one odd row must not make every other row look bad).
     static func commonDimension(_ connection: SQLiteConnection) throws -> Int? {
-        let exists = try connection.prepare(
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'embedding'")
-        guard try exists.step() else { return nil }
+        guard try SQLiteSchema.tableExists(connection, SQLiteSchema.vectors) else { return nil }
         let common = try connection.prepare(
             """
             SELECT n FROM (SELECT length(embedding) AS n FROM main.embedding WHERE length(embedding) > 0 LIMIT 1000)

@@ -15,9 +15,9 @@ enum SQLiteVerifier {
     ) throws -> VerificationSummary {
         var summary = VerificationSummary()
         let files = try SQLiteInventory.files(in: directory, model: model)
-        let hashstringPath = directory + "/" + SQLiteStore.hashstringFileName
+        let hashstringPath = directory + "/" + SQLiteSchema.hashstringFileName
         let texts = try open(hashstringPath, writable: repair)
-        try checkIntegrity(texts, name: SQLiteStore.hashstringFileName, summary: &summary, report: report)
+        try checkIntegrity(texts, name: SQLiteSchema.hashstringFileName, summary: &summary, report: report)
         try checkTexts(texts, repair: repair, summary: &summary, report: report)
         for file in files {
             let path = directory + "/" + file
@@ -27,8 +27,10 @@ enum SQLiteVerifier {
             let db = try open(path, writable: repair)
             try checkIntegrity(db, name: file, summary: &summary, report: report)
             guard try SQLiteInventory.hasEmbeddingTable(db) else { continue }
+            let metadata = try SQLiteSchema.readMetadata(db, path: path)
             try checkVectors(
-                db, file: file, texts: texts, model: model, repair: repair, summary: &summary, report: report)
+                db, file: file, metadata: metadata, texts: texts, model: model, repair: repair, summary: &summary,
+                report: report)
         }
         return summary
     }
@@ -66,7 +68,7 @@ enum SQLiteVerifier {
             let hashid = select.blob(at: 1).map { Array($0) } ?? []
             guard let text = select.text(at: 2) else {
                 bad.append(rowid)
-                report("\(SQLiteStore.hashstringFileName): row \(rowid): no text")
+                report("\(SQLiteSchema.hashstringFileName): row \(rowid): no text")
                 continue
             }
             let expected = CacheKey(text: text)
@@ -75,7 +77,7 @@ enum SQLiteVerifier {
                 bad.append(rowid)
                 rekeyed.append(text)
                 report(
-                    "\(SQLiteStore.hashstringFileName): row \(rowid): "
+                    "\(SQLiteSchema.hashstringFileName): row \(rowid): "
                         + (stored == nil
                             ? "hash of \(hashid.count) bytes, not 64" : "hash is not the SHA-512 of its text"))
             }
@@ -98,10 +100,9 @@ enum SQLiteVerifier {
     }
 
     private static func checkVectors(
-        _ db: SQLiteConnection, file: String, texts: SQLiteConnection, model: ModelIdentity?, repair: Bool,
-        summary: inout VerificationSummary, report: (String) -> Void
+        _ db: SQLiteConnection, file: String, metadata: [String: String], texts: SQLiteConnection,
+        model: ModelIdentity?, repair: Bool, summary: inout VerificationSummary, report: (String) -> Void
     ) throws {
-        let metadata = try SQLiteStore.readMetadata(db)
         var dimension = metadata["dimension"].flatMap { Int($0) }
         if let named = metadata["model"], ModelIdentity(canonical: named).fileName != file && model?.canonical != named
         {
@@ -191,7 +192,7 @@ enum SQLiteVerifier {
     }
 
     private static func setMetadata(_ db: SQLiteConnection, key: String, value: String) throws {
-        let update = try db.prepare("INSERT OR REPLACE INTO \(SQLiteStore.metadataTable) (key, value) VALUES (?1, ?2)")
+        let update = try db.prepare("INSERT OR REPLACE INTO \(SQLiteSchema.metadata) (key, value) VALUES (?1, ?2)")
         try update.bind(text: key, at: 1)
         try update.bind(text: value, at: 2)
         try update.step()
