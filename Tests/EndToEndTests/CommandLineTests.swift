@@ -95,7 +95,8 @@ import Testing
         #expect(stats.contains("--json") && !stats.contains("--format"), "\(shell): \(stats)")
         #expect(Set(offered["embcache --mo"] ?? []) == ["--model", "--model-path"], "\(shell): \(offered)")
         #expect(offered["embcache -m x --ove"] == ["--overwrite"], "\(shell): \(offered)")
-        #expect(offered["embcache --format "] == ["jsonl", "base64", "f32", "raw", "npy", "none"], "\(shell): \(offered)")
+        #expect(
+            offered["embcache --format "] == ["jsonl", "base64", "f32", "raw", "npy", "none"], "\(shell): \(offered)")
         #expect(offered["embcache get --on-error "] == ["fail", "skip", "null"], "\(shell): \(offered)")
         #expect(offered["embcache \(data)/do"] == [file], "\(shell): \(offered)")
         #expect(offered["embcache --model hash-8 \(data)/do"] == [file], "\(shell): \(offered)")
