@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -219,6 +220,20 @@ final class RunningProcess {
         let hung = openOutputs != 0
         if hung { kill(pid, SIGKILL) }
         return (finish(), hung)
+    }
+
+    /// Sends SIGINT to a run that is waiting (for a lock, a server) and
+    /// expects it to end at once as an interrupted run: status 130 and
+    /// `embcache: interrupted` last. `waiting` says for what, in the
+    /// failure message.
+    @discardableResult
+    func expectSIGINTEndsTheWait(for waiting: String, within seconds: Double = 8) -> ProcessResult {
+        signal(SIGINT)
+        let (result, hung) = finish(within: seconds)
+        #expect(!hung, "still waiting for \(waiting) after SIGINT")
+        #expect(result.status == 130)
+        #expect(result.stderrText.hasSuffix("embcache: interrupted\n"), "\(result.stderrText)")
+        return result
     }
 
     private func pump(until done: () -> Bool) {
