@@ -74,14 +74,16 @@ public struct BertNormalizer: Sendable, Equatable {
         scalars.reserveCapacity(text.utf8.count)
         var ascii = true
         for scalar in text.unicodeScalars {
+            // One lookup of the scalar's class serves clean-up and CJK.
+            let kind = BertCharacterClass.of(scalar)
             if cleanText {
-                if isDropped(scalar) { continue }
+                if kind == .dropped { continue }
                 if isBertWhitespace(scalar) {
                     scalars.append(" ")
                     continue
                 }
             }
-            if splitChineseCharacters && isCJKIdeograph(scalar) {
+            if splitChineseCharacters && kind == .ideograph {
                 scalars.append(" ")
                 scalars.append(scalar)
                 scalars.append(" ")
@@ -136,10 +138,4 @@ func isBertWhitespace(_ scalar: Unicode.Scalar) -> Bool {
 /// every Unicode punctuation category, as `tokenizers` knows them.
 func isBertPunctuation(_ scalar: Unicode.Scalar) -> Bool {
     BertCharacterClass.of(scalar) == .punctuation
-}
-
-/// The CJK Unified Ideographs blocks `tokenizers` sets apart (not
-/// Hiragana, Katakana or Hangul, which are split as words).
-func isCJKIdeograph(_ scalar: Unicode.Scalar) -> Bool {
-    BertCharacterClass.of(scalar) == .ideograph
 }
