@@ -92,9 +92,34 @@ public protocol RecordWriter: AnyObject {
 /// values neither overflow nor vanish.
 func outputVector(_ vector: [Float], normalize: Bool) -> [Float] {
     guard normalize else { return vector }
-    var sum: Double = 0
-    for value in vector { sum += Double(value) * Double(value) }
-    let norm = sum.squareRoot()
+    let norm = euclideanNorm(vector)
     guard norm > 0, norm != 1 else { return vector }
-    return vector.map { Float(Double($0) / norm) }
+    return [Float](unsafeUninitializedCapacity: vector.count) { scaled, count in
+        vector.withUnsafeBufferPointer { values in
+            for i in values.indices { scaled[i] = Float(Double(values[i]) / norm) }
+        }
+        count = vector.count
+    }
+}
+
+/// The norm in double precision, summed in four lanes: one chain of adds
+/// waits on each add, four run side by side (a warm run spent 2% of its
+/// time here), and four partial sums round less than one running sum.
+func euclideanNorm(_ vector: [Float]) -> Double {
+    vector.withUnsafeBufferPointer { values in
+        var lanes = SIMD4<Double>()
+        var i = 0
+        while i + 4 <= values.count {
+            let four = SIMD4<Double>(
+                Double(values[i]), Double(values[i + 1]), Double(values[i + 2]), Double(values[i + 3]))
+            lanes += four * four
+            i += 4
+        }
+        var sum = lanes.sum()
+        while i < values.count {
+            sum += Double(values[i]) * Double(values[i])
+            i += 1
+        }
+        return sum.squareRoot()
+    }
 }
