@@ -308,6 +308,9 @@ public final class Pipeline {
         var texts: [CacheKey: String] = [:]
         var order: [CacheKey] = []
         var locations: [CacheKey: SourceLocation] = [:]
+        texts.reserveCapacity(records.count)
+        order.reserveCapacity(records.count)
+        locations.reserveCapacity(records.count)
         for record in records {
             guard case .success(let content) = record.content else { continue }
             if texts.updateValue(content.text, forKey: content.key) == nil {
