@@ -33,13 +33,6 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
-        // Debian's libopenblas-dev (the pthread flavour): the BERT encoder's
-        // matrix products.
-        .systemLibrary(
-            name: "COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         .target(
             name: "EmbCacheKit",
             dependencies: [
@@ -57,7 +50,7 @@ let package = Package(
         // Models run inside embcache: sentence-transformers BERT on the CPU.
         .target(
             name: "EmbCacheLocal",
-            dependencies: ["EmbCacheKit", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["EmbCacheKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "embcache",

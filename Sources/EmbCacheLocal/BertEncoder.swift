@@ -1,11 +1,10 @@
-import COpenBLAS
-
 /// The BERT encoder and sentence-transformers' pooling, on the CPU. A batch
 /// is packed: its sequences' tokens stacked with no padding, so every
 /// projection is one matrix product over real tokens only, and attention
 /// runs per sequence and head over that sequence's own length (which is
 /// what the attention mask leaves of a padded batch).
 struct BertEncoder: Sendable {
+    let blas: BLAS
     let config: BertConfig
     let weights: BertWeights
     let pooling: SentenceTransformerConfig.Pooling
@@ -61,7 +60,7 @@ struct BertEncoder: Sendable {
 
         embedTokens(sequences, into: x.pointer)
         for layer in weights.layers {
-            linear(
+            blas.linear(
                 x.pointer, rows: total, inputs: h, weight: layer.qkvWeight, bias: layer.qkvBias, outputs: 3 * h,
                 into: qkv.pointer)
             for (index, sequence) in sequences.enumerated() {
@@ -69,17 +68,17 @@ struct BertEncoder: Sendable {
                     qkv: qkv.pointer + starts[index] * 3 * h, length: sequence.count, scores: scores.pointer,
                     into: context.pointer + starts[index] * h)
             }
-            linear(
+            blas.linear(
                 context.pointer, rows: total, inputs: h, weight: layer.attentionOutWeight,
                 bias: layer.attentionOutBias, outputs: h, into: projected.pointer)
             addAndNormalize(
                 x.pointer, residual: projected.pointer, rows: total, width: h, weight: layer.attentionNormWeight,
                 bias: layer.attentionNormBias, epsilon: config.layerNormEpsilon)
-            linear(
+            blas.linear(
                 x.pointer, rows: total, inputs: h, weight: layer.intermediateWeight, bias: layer.intermediateBias,
                 outputs: config.intermediateSize, into: intermediate.pointer)
             gelu(intermediate.pointer, count: total * config.intermediateSize)
-            linear(
+            blas.linear(
                 intermediate.pointer, rows: total, inputs: config.intermediateSize, weight: layer.outputWeight,
                 bias: layer.outputBias, outputs: h, into: projected.pointer)
             addAndNormalize(
@@ -123,11 +122,12 @@ struct BertEncoder: Sendable {
             let q = qkv + head * d
             let k = q + h
             let v = q + 2 * h
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(d), scale, q, stride, k, stride, 0, scores, n)
+            blas.sgemm(
+                BLAS.rowMajor, BLAS.noTranspose, BLAS.transpose, n, n, Int32(d), scale, q, stride, k, stride, 0,
+                scores, n)
             softmaxRows(scores, rows: length, width: length)
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(d), n, 1, scores, n, v, stride, 0,
+            blas.sgemm(
+                BLAS.rowMajor, BLAS.noTranspose, BLAS.noTranspose, n, Int32(d), n, 1, scores, n, v, stride, 0,
                 context + head * d, Int32(h))
         }
     }

@@ -1,19 +1,20 @@
-import COpenBLAS
 import Glibc
 
 // The encoder's arithmetic: matrix products through BLAS, everything else
 // in plain float32 loops over raw pointers, which the optimiser vectorises.
 
-/// y[rows, outputs] = x[rows, inputs] · Wᵀ + b, with W in PyTorch's
-/// [outputs, inputs] layout.
-func linear(
-    _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: FloatBuffer, bias: FloatBuffer, outputs: Int,
-    into y: UnsafeMutablePointer<Float>
-) {
-    for row in 0..<rows { (y + row * outputs).update(from: bias.pointer, count: outputs) }
-    cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1, x, Int32(inputs),
-        weight.pointer, Int32(inputs), 1, y, Int32(outputs))
+extension BLAS {
+    /// y[rows, outputs] = x[rows, inputs] · Wᵀ + b, with W in PyTorch's
+    /// [outputs, inputs] layout.
+    func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: FloatBuffer, bias: FloatBuffer, outputs: Int,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        for row in 0..<rows { (y + row * outputs).update(from: bias.pointer, count: outputs) }
+        sgemm(
+            Self.rowMajor, Self.noTranspose, Self.transpose, Int32(rows), Int32(outputs), Int32(inputs), 1, x,
+            Int32(inputs), weight.pointer, Int32(inputs), 1, y, Int32(outputs))
+    }
 }
 
 /// x = LayerNorm(x + residual) row by row, over `width` columns, with the
@@ -128,10 +129,4 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         let inverse = 1 / sum(v, count: width)
         for i in 0..<width { v[i] *= inverse }
     }
-}
-
-/// BLAS runs single-threaded: the provider spreads batches over the cores
-/// itself, so every core also does the work between the products.
-func useOneBLASThread() {
-    openblas_set_num_threads(1)
 }

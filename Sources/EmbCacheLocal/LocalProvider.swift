@@ -22,12 +22,12 @@ public final class LocalProvider: EmbeddingProvider, ProviderFactory, @unchecked
     /// that a pack's activations stay a few tens of MB.
     static let packTokens = 2048
 
-    public init(model: LocalModel) {
+    public init(model: LocalModel) throws(EmbCacheError) {
         self.model = model
         encoder = BertEncoder(
-            config: model.config, weights: model.weights, pooling: model.sentenceConfig.pooling,
+            blas: try BLAS.shared(), config: model.config, weights: model.weights,
+            pooling: model.sentenceConfig.pooling,
             normalize: model.sentenceConfig.normalize)
-        useOneBLASThread()
     }
 
     public var providerName: String { "local" }

@@ -108,7 +108,7 @@ struct ProviderSettings {
             directory = home + directory.dropFirst()
         }
         let loaded = try LocalModel(directory: directory)
-        return (.builtIn(LocalProvider(model: loaded)), loaded.identity(name: name))
+        return (.builtIn(try LocalProvider(model: loaded)), loaded.identity(name: name))
     }
 
     /// hash-<d> names the built-in's vectors; another provider's must
