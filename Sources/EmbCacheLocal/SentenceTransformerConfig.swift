@@ -16,6 +16,14 @@ public struct SentenceTransformerConfig: Sendable, Equatable {
     public var maxSequenceLength: Int?
     /// sentence-transformers' own lower-casing before the tokenizer's.
     public var lowercaseInput: Bool
+    /// Texts put before a text by name (`prompts` of
+    /// `config_sentence_transformers.json`), such as "query" → "query: ".
+    public var prompts: [String: String] = [:]
+    /// The prompt used when none is named, as sentence-transformers does.
+    public var defaultPromptName: String?
+    /// False when the pooling leaves the prompt's tokens out, which the
+    /// local provider does not do.
+    public var poolsPrompt = true
 
     static let transformer = "sentence_transformers.models.Transformer"
     static let pooler = "sentence_transformers.models.Pooling"
@@ -76,8 +84,53 @@ public struct SentenceTransformerConfig: Sendable, Equatable {
             }
             lowercase = try fields.bool("do_lower_case") ?? false
         }
-        return SentenceTransformerConfig(
+        var config = SentenceTransformerConfig(
             pooling: pooling, normalize: kinds.contains(normalizer), maxSequenceLength: maxLength,
             lowercaseInput: lowercase)
+        config.poolsPrompt = try poolingFields.bool("include_prompt") ?? true
+        try config.readPrompts(directory)
+        return config
+    }
+
+    public static let promptsFile = "config_sentence_transformers.json"
+
+    private mutating func readPrompts(_ directory: ModelDirectory) throws {
+        guard directory.exists(Self.promptsFile) else { return }
+        let fields = try directory.object(Self.promptsFile)
+        if let table = try fields.nested("prompts") {
+            for (name, text) in table.object {
+                guard let text = text as? String else { throw table.place("\"\(name)\" is not a string") }
+                prompts[name] = text
+            }
+        }
+        defaultPromptName = try fields.string("default_prompt_name")
+        if let name = defaultPromptName, prompts[name] == nil {
+            throw fields.place("\"default_prompt_name\" is \"\(name)\", which is not in \"prompts\"")
+        }
+    }
+
+    /// The text `--prompt name` puts before each text: the model's default
+    /// prompt when no name is given, none for an empty name.
+    public func prompt(named name: String?) throws(EmbCacheError) -> String {
+        let text: String
+        switch name {
+        case nil: text = defaultPromptName.flatMap { prompts[$0] } ?? ""
+        case ""?: return ""
+        case let name?:
+            guard let found = prompts[name] else {
+                let known = prompts.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+                throw .usage(
+                    "--prompt \(name): the model has no such prompt "
+                        + (known.isEmpty
+                            ? "(its \(Self.promptsFile) names none)" : "(its prompts: \(known))"))
+            }
+            text = found
+        }
+        if !text.isEmpty && !poolsPrompt {
+            throw .configuration(
+                "the model's pooling leaves the prompt's tokens out (include_prompt is false), which the local provider does not do"
+            )
+        }
+        return text
     }
 }

@@ -175,6 +175,12 @@ struct LocalModelOptions: ParsableArguments {
             "Sentence-transformers model directory the local provider runs (BERT models such as all-MiniLM-L6-v2).",
             valueName: "dir"), completion: .directory)
     var modelPath: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Prompt of the local model's config_sentence_transformers.json put before every text (by default its default_prompt_name; '' for none).",
+            valueName: "name"))
+    var prompt: String?
 }
 
 /// Windows and what is said on stderr.
@@ -314,6 +320,7 @@ struct FilterOptions {
         var settings = ProviderSettings(flags: self, named: named)
         settings.known = KnownModels(catalog: catalog, storage: storage)
         var (choice, identity) = try settings.resolve(model: model, environment: environment, offline: offline)
+        let prompt = try settings.prompt(of: choice)
         if offline { choice = .none }
         var configuration = FilterConfiguration(
             inputs: input.files, identity: identity, provider: choice,
@@ -327,7 +334,12 @@ struct FilterOptions {
             maxLineBytes: input.maxLineBytes,
             verbosity: runtime.quiet ? .quiet : runtime.verbose ? .verbose : .normal,
             showProgress: isatty(STDERR_FILENO) == 1)
-        configuration.prefix = input.prefix
+        if !prompt.isEmpty && !input.prefix.isEmpty {
+            throw EmbCacheError.usage(
+                "--prefix and the model's prompt would both go before each text: give one (--prompt '' leaves the prompt out)"
+            )
+        }
+        configuration.prefix = prompt.isEmpty ? input.prefix : prompt
         configuration.overwrite = output.overwrite
         configuration.shard = input.shard
         // A lookup of a name that is in neither the cache nor the config

@@ -184,6 +184,22 @@ struct ProviderSettings {
     }
 
     /// A usage error for a flag, a configuration error for the file's entry.
+    /// What the local model's prompt puts before each text (see `--prompt`);
+    /// empty for no prompt.
+    func prompt(of choice: ProviderChoice) throws -> String {
+        let name = string(flags.local.prompt, "prompt")
+        guard case .builtIn(let factory) = choice, let local = factory as? LocalProvider else {
+            guard name == nil else {
+                throw misuse(
+                    flags.local.prompt != nil,
+                    "prompt names a prompt of a local model's \(SentenceTransformerConfig.promptsFile); for another provider, give the text with --prefix"
+                )
+            }
+            return ""
+        }
+        return try local.model.sentenceConfig.prompt(named: name)
+    }
+
     private func misuse(_ fromFlag: Bool, _ message: String) -> EmbCacheError {
         fromFlag
             ? .usage("--" + message) : .configuration("\(named.map { "models.\($0.name)" } ?? "config"): " + message)

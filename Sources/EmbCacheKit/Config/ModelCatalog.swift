@@ -89,7 +89,7 @@ public struct ModelCatalog: Sendable {
         "provider": .string, "model": .string, "base-url": .string, "api-key-env": .string,
         "dimensions": .count, "input-type": .string, "task-type": .string, "truncate": .truncate,
         "deployment": .string, "api-version": .string, "command": .string,
-        "model-path": .string,
+        "model-path": .string, "prompt": .string,
         "batch-size": .count, "batch-bytes": .count, "max-requests": .count, "rpm": .count, "tpm": .count,
         "timeout": .seconds, "max-retries": .countOrZero, "max-retry-wait": .seconds, "window": .count,
     ]

@@ -348,7 +348,7 @@ import Testing
             Set(ModelCatalog.keys.keys) == [
                 "provider", "model", "base-url", "api-key-env", "dimensions", "input-type", "task-type", "truncate",
                 "deployment", "api-version", "command", "batch-size", "batch-bytes", "max-requests", "rpm", "tpm",
-                "timeout", "max-retries", "max-retry-wait", "window", "model-path",
+                "timeout", "max-retries", "max-retry-wait", "window", "model-path", "prompt",
             ])
     }
 }
