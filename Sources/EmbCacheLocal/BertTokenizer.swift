@@ -13,20 +13,24 @@ public struct BertTokenizer: Sendable {
     /// sentence-transformers' own lower-casing, before the tokenizer's.
     public var lowercaseInput = false
     /// Tokens such as `[CLS]` or `[MASK]` written in a text: found in the
-    /// raw text, longest first, before normalisation, and kept whole, as
-    /// the `tokenizers` library does with its added tokens.
-    public let specialTokens: [(bytes: [UInt8], id: Int32)]
+    /// raw text before normalisation and kept whole.
+    let specialTokens: AddedTokens
 
     public init(
         normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32,
         specialTokens: [String: Int32] = [:]
     ) {
+        self.init(
+            normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator,
+            added: AddedTokens(specialTokens.map { AddedTokens.Token(bytes: Array($0.key.utf8), id: $0.value) }))
+    }
+
+    init(normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32, added: AddedTokens) {
         self.normalizer = normalizer
         self.wordPiece = wordPiece
         self.classifier = classifier
         self.separator = separator
-        self.specialTokens = specialTokens.filter { !$0.key.isEmpty }.map { (Array($0.key.utf8), $0.value) }
-            .sorted { $0.0.count != $1.0.count ? $0.0.count > $1.0.count : $0.0.lexicographicallyPrecedes($1.0) }
+        specialTokens = added
     }
 
     /// The ids of `text`, `[CLS]` and `[SEP]` included, at most `maxLength`
@@ -34,7 +38,7 @@ public struct BertTokenizer: Sendable {
     public func encode(_ text: String, maxLength: Int) -> [Int32] {
         var ids: [Int32] = [classifier]
         let room = maxLength - 1
-        segments: for segment in split(lowercaseInput ? text.lowercased() : text) {
+        segments: for segment in specialTokens.split(lowercaseInput ? text.lowercased() : text) {
             switch segment {
             case .special(let id):
                 ids.append(id)
@@ -50,39 +54,6 @@ public struct BertTokenizer: Sendable {
         if ids.count > room { ids.removeSubrange(room...) }
         ids.append(separator)
         return ids
-    }
-
-    enum Segment {
-        case text(String)
-        case special(Int32)
-    }
-
-    /// The text cut around the special tokens written in it, leftmost
-    /// first, the longest where several start at one place.
-    func split(_ text: String) -> [Segment] {
-        guard !specialTokens.isEmpty else { return [.text(text)] }
-        let bytes = Array(text.utf8)
-        var segments: [Segment] = []
-        var start = 0
-        var index = 0
-        while index < bytes.count {
-            let match = specialTokens.first { token in
-                index + token.bytes.count <= bytes.count
-                    && bytes[index..<(index + token.bytes.count)].elementsEqual(token.bytes)
-            }
-            guard let match else {
-                index += 1
-                continue
-            }
-            // Special tokens are whole UTF-8 sequences, so every cut falls
-            // between characters.
-            if start < index { segments.append(.text(String(decoding: bytes[start..<index], as: UTF8.self))) }
-            segments.append(.special(match.id))
-            index += match.bytes.count
-            start = index
-        }
-        if start < bytes.count { segments.append(.text(String(decoding: bytes[start...], as: UTF8.self))) }
-        return segments
     }
 
     public static func load(directory path: String) throws -> BertTokenizer {
@@ -106,7 +77,7 @@ public struct BertTokenizer: Sendable {
             )
         }
         guard let model = try fields.nested("model"), try model.string("type") == "WordPiece" else {
-            try unsupported("model", try fields.nested("model"), "WordPiece")
+            try unsupported("model", try fields.nested("model"), "WordPiece and Unigram")
         }
         guard let normalizerFields = try fields.nested("normalizer"),
             try normalizerFields.string("type") == "BertNormalizer"
@@ -139,27 +110,14 @@ public struct BertTokenizer: Sendable {
             vocabulary: vocabulary, unknown: unknown, prefix: try model.string("continuing_subword_prefix") ?? "##",
             maxCharactersPerWord: try model.integer("max_input_chars_per_word") ?? 100)
         let (classifier, separator) = try specialTokens(fields, vocabulary: vocabulary, directory: directory)
-        // Added tokens matched in the raw text; those matched after
-        // normalisation would need the normaliser's offsets, and BERT
-        // models have none.
-        var added: [String: Int32] = [:]
-        for token in fields.object["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let content = token["content"] as? String, let id = (token["id"] as? NSNumber)?.int32Value else {
-                throw directory.error(file, "an added token has no content or id")
-            }
-            if (token["normalized"] as? Bool) == true {
-                throw directory.error(
-                    file, "unsupported added token \"\(content)\" matched after normalisation")
-            }
-            added[content] = id
-        }
+        let added = try AddedTokens.read(fields)
         return BertTokenizer(
-            normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator,
-            specialTokens: added)
+            normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator, added: added)
     }
 
-    /// [CLS] and [SEP] from the post-processor: BERT's `[CLS] $A [SEP]`.
-    private static func specialTokens(_ fields: JSONFields, vocabulary: [String: Int32], directory: ModelDirectory)
+    /// [CLS] and [SEP] from the post-processor: BERT's `[CLS] $A [SEP]`,
+    /// XLM-R's `<s> $A </s>`.
+    static func specialTokens(_ fields: JSONFields, vocabulary: [String: Int32], directory: ModelDirectory)
         throws -> (Int32, Int32)
     {
         let file = "tokenizer.json"
@@ -167,10 +125,10 @@ public struct BertTokenizer: Sendable {
             throw directory.error(file, "unsupported tokenizer post_processor (none): [CLS] and [SEP] are not added")
         }
         switch try post.string("type") {
-        case "BertProcessing":
+        case "BertProcessing", "RobertaProcessing":
             guard let cls = post.object["cls"] as? [Any], let sep = post.object["sep"] as? [Any],
                 let clsID = (cls.last as? NSNumber)?.int32Value, let sepID = (sep.last as? NSNumber)?.int32Value
-            else { throw directory.error(file, "BertProcessing without cls and sep") }
+            else { throw directory.error(file, "the post_processor has no cls and sep") }
             return (clsID, sepID)
         case "TemplateProcessing":
             guard let single = post.object["single"] as? [[String: Any]], single.count == 3,
@@ -179,7 +137,8 @@ public struct BertTokenizer: Sendable {
                 let last = (single[2]["SpecialToken"] as? [String: Any])?["id"] as? String
             else {
                 throw directory.error(
-                    file, "unsupported TemplateProcessing: the local provider runs \"[CLS] $A [SEP]\"")
+                    file,
+                    "unsupported TemplateProcessing: the local provider runs \"[CLS] $A [SEP]\" or \"<s> $A </s>\"")
             }
             let specials = post.object["special_tokens"] as? [String: Any] ?? [:]
             func id(_ token: String) throws -> Int32 {
@@ -196,7 +155,7 @@ public struct BertTokenizer: Sendable {
         case let type:
             throw directory.error(
                 file,
-                "unsupported tokenizer post_processor \(type.map { "\"\($0)\"" } ?? "(none)") (the local provider reads BertProcessing and TemplateProcessing)"
+                "unsupported tokenizer post_processor \(type.map { "\"\($0)\"" } ?? "(none)") (the local provider reads BertProcessing, RobertaProcessing and TemplateProcessing)"
             )
         }
     }
