@@ -10,7 +10,7 @@ public final class LocalModel: @unchecked Sendable {
     public let directory: String
     public let config: BertConfig
     public let sentenceConfig: SentenceTransformerConfig
-    public let tokenizer: BertTokenizer
+    public let tokenizer: LocalTokenizer
     /// Tokens per text, [CLS] and [SEP] included.
     public let maxLength: Int
     /// Lower-case hex SHA-256 of model.safetensors.
@@ -24,9 +24,9 @@ public final class LocalModel: @unchecked Sendable {
         self.directory = directory.path
         config = try BertConfig.read(directory)
         sentenceConfig = try SentenceTransformerConfig.read(directory)
-        var tokenizer = try BertTokenizer.read(directory)
+        var tokenizer = try LocalTokenizer.read(directory)
         tokenizer.lowercaseInput = sentenceConfig.lowercaseInput
-        let largest = max(tokenizer.wordPiece.largestID, tokenizer.classifier, tokenizer.separator)
+        let largest = tokenizer.largestID
         guard Int(largest) < config.vocabularySize else {
             throw EmbCacheError.configuration(
                 "model directory \(directory.path): the tokenizer has token id \(largest), config.json's vocab_size is \(config.vocabularySize)"

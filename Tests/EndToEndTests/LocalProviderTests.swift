@@ -327,7 +327,9 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
                         of: "\"type\":\"WordPiece\",\"unk_token\"", with: "\"type\":\"BPE\",\"unk_token\"")
                 }
             },
-            message: "tokenizer.json: unsupported tokenizer model \"BPE\" \\(the local provider reads WordPiece\\)"),
+            message:
+                "tokenizer.json: unsupported tokenizer model \"BPE\" \\(the local provider reads WordPiece and Unigram\\)"
+        ),
         Case(
             name: "unsupported pooling",
             damage: {
