@@ -2,7 +2,7 @@
 """A fast OpenAI-compatible embeddings server for benchmarks, so that the
 server is never the limit of what is measured.
 
-  fast-embedding-server.py --port-file PATH [--latency S] [--dim D] [--count PATH]
+  fast-embedding-server.py --port-file PATH [--latency S] [--dim D] [--count PATH] [--times PATH]
 
 POST /v1/embeddings is answered --latency seconds after the request arrived
 (its own work included, so requests in flight overlap as a remote
@@ -13,6 +13,8 @@ than the requests in flight of a benchmark can ask for. Any key is taken.
 Binds 127.0.0.1 on an ephemeral port, writes the port (no newline) to
 --port-file atomically, serves HTTP/1.1 keep-alive on asyncio, exits 0 on
 SIGTERM; with --count, writes the number of texts served there on exit.
+With --times, appends "ARRIVED SENT" for each request as its answer is
+written, in seconds since the epoch: what was in flight when.
 """
 import argparse
 import asyncio
@@ -22,9 +24,11 @@ import os
 import signal
 import struct
 import sys
+import time
 
 answers = {}
 served = 0
+times = None
 
 
 def answer(count, dim):
@@ -70,6 +74,10 @@ async def serve(reader, writer, latency, dim):
                 await asyncio.sleep(delay)
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                          % len(reply) + reply)
+            if times is not None:
+                offset = time.time() - loop.time()
+                times.write("%.6f %.6f\n" % (arrived + offset, loop.time() + offset))
+                times.flush()
             await writer.drain()
             served += count
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -84,7 +92,11 @@ async def main():
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--count")
+    parser.add_argument("--times")
     args = parser.parse_args()
+    if args.times:
+        global times
+        times = open(args.times, "a")
     server = await asyncio.start_server(
         lambda r, w: serve(r, w, args.latency, args.dim), "127.0.0.1", 0, backlog=512)
     stop = asyncio.Event()
