@@ -138,6 +138,16 @@ private func inputSize(_ inputs: [String]) -> Int? {
     return total
 }
 
+/// Windows sent ahead at most: a remote provider's request slots are fed
+/// from up to four windows while its requests queue runs short (the
+/// commits and writes of the windows before keep the main stage busy); a
+/// provider on this machine is bound by the CPU, and more windows would
+/// only hold memory.
+private func windowsAhead(_ configuration: FilterConfiguration) -> Int {
+    guard case .http = configuration.provider else { return 2 }
+    return 4
+}
+
 /// Runs the filter: opens the cache, the provider and the output, streams
 /// the inputs through the pipeline. The output file, if any, is kept only
 /// when the run succeeds; the cache keeps everything computed either way.
@@ -171,6 +181,7 @@ public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary
         onError: configuration.onError,
         commitQueue: commitQueue(configuration))
     settings.shard = configuration.shard
+    settings.windowsAhead = windowsAhead(configuration)
     let reporter = Reporter(
         verbosity: configuration.verbosity, showProgress: configuration.showProgress,
         inputSize: configuration.showProgress ? inputSize(configuration.inputs) : nil,

@@ -31,6 +31,10 @@ public struct PipelineSettings: Sendable {
     /// has no key and stays in every part, so each follows `--on-error`
     /// as a run of the whole input would.
     public var shard: Shard?
+    /// Windows looked up and sent at most at once: more than two only
+    /// while the request slots are short of work (a remote provider whose
+    /// requests outlast a window's lookup, commit and writes).
+    public var windowsAhead = 2
 
     public init(
         windowSize: Int, windowBytes: Int = PipelineSettings.defaultWindowBytes, limits: BatchLimits, maxRequests: Int,
@@ -44,12 +48,13 @@ public struct PipelineSettings: Sendable {
         self.commitQueue = commitQueue
     }
 
-    /// Up to ten windows are in flight with a local provider, fourteen
+    /// Up to ten windows are in flight with a local provider, sixteen
     /// with a remote one: one being read, two decoded, the one being looked
-    /// up and the one waiting for its requests, up to three waiting for
-    /// their commit and as many being committed, two encoded and one being
-    /// written. Each line is held about twice (its bytes and its text), so
-    /// 8 MiB a window keeps the records in flight within about 200 MB.
+    /// up and the one waiting for its requests (and up to two more sent
+    /// ahead with a remote one), up to three waiting for their commit and
+    /// as many being committed, two encoded and one being written. Each line
+    /// is held about twice (its bytes and its text), so 8 MiB a window keeps
+    /// the records in flight within about 230 MB.
     public static let defaultWindowBytes = 8 << 20
 }
 
@@ -158,49 +163,53 @@ public final class Pipeline {
             commits.push((entries, rows))
         }
 
-        // One window is in flight while the next is looked up and sent: its
-        // commit overlaps the next window's requests.
+        // Windows are looked up and sent ahead of the one being finished,
+        // so the provider's request slots never wait for a window boundary:
+        // one window is always ahead, more while fewer batches wait for a
+        // slot than two rounds of requests take (`windowsAhead` in all at
+        // most, which bounds the memory). Commits and output keep input
+        // order.
         let pool = provider.map {
             RequestPool(
                 provider: $0, limits: settings.limits, width: settings.maxRequests, dimension: self.store.dimension,
                 reporter: reporter)
         }
         var failure: Error?
-        var pending: Window?
+        var begun: [Window] = []
+        var ended = false
         do {
-            while let next = decoded.pop() {
-                var current: Window
-                do {
-                    if let error = writeFailure.withLock({ $0 }) ?? commitFailure.withLock({ $0 }) { throw error }
-                    let (records, end) = try next.get()
-                    current = try begin(records, pool: pool, after: pending)
-                    current.inputEnd = end
-                } catch {
-                    // What was sent before the failure is committed and written.
-                    if let window = pending {
-                        pending = nil
-                        try finish(window, commit: commit)
-                    }
-                    throw error
-                }
-                if let previous = pending {
-                    pending = current
+            while true {
+                while !ended,
+                    begun.count < 2 || (begun.count < settings.windowsAhead && pool?.isShortOfWork == true),
+                    let next = decoded.pop()
+                {
                     do {
-                        try finish(previous, commit: commit)
+                        if let error = writeFailure.withLock({ $0 }) ?? commitFailure.withLock({ $0 }) { throw error }
+                        let (records, end) = try next.get()
+                        var window = try begin(records, pool: pool)
+                        window.inputEnd = end
+                        begun.append(window)
                     } catch {
-                        pending = nil
-                        abandon(current, pool: pool, commit: commit)
+                        // What was sent before the failure is committed and written.
+                        let sent = begun
+                        begun = []
+                        try finish(sent, pool: pool, commit: commit)
                         throw error
                     }
-                } else {
-                    pending = current
+                    // A bad record stops the run where it stands: nothing after it is sent.
+                    if begun.last?.stop != nil { ended = true }
                 }
-                // A bad record stops the run where it stands: nothing after it is sent.
-                if current.stop != nil { break }
-            }
-            if let window = pending {
-                pending = nil
-                try finish(window, commit: commit)
+                guard !begun.isEmpty else { break }
+                let oldest = begun.removeFirst()
+                do {
+                    try finish(oldest, commit: commit)
+                } catch {
+                    let rest = begun
+                    begun = []
+                    for window in rest { abandon(window, pool: pool, commit: commit) }
+                    throw error
+                }
+                if begun.isEmpty && ended { break }
             }
         } catch {
             failure = error
@@ -263,6 +272,18 @@ public final class Pipeline {
         if !window.isEmpty { _ = deliver(window) }
     }
 
+    /// Finishes windows in order; after one fails, the rest are abandoned.
+    private func finish(_ windows: [Window], pool: RequestPool?, commit: ([StoreEntry], [OutputRow]) -> Void) throws {
+        for (index, window) in windows.enumerated() {
+            do {
+                try finish(window, commit: commit)
+            } catch {
+                for rest in windows[(index + 1)...] { abandon(rest, pool: pool, commit: commit) }
+                throw error
+            }
+        }
+    }
+
     /// A window looked up, its misses sent, waiting to be committed and
     /// written.
     private struct Window {
@@ -270,7 +291,8 @@ public final class Pipeline {
         /// What the store answered.
         var vectors: [CacheKey: [Float]]
         var requests: WindowRequests?
-        /// Misses of the window before, in flight: not sent twice.
+        /// Misses that a window before sent and has not finished: not sent
+        /// twice.
         var borrowed: [CacheKey]
         /// Vectors computed by earlier windows, not yet committed.
         var recent: [CacheKey: [Float]]
@@ -282,14 +304,21 @@ public final class Pipeline {
         var inputEnd = 0
     }
 
-    /// What the last finished window computed or had refused, for the keys
-    /// the window after it borrowed.
-    private var lastComputed: [CacheKey: [Float]] = [:]
+    /// Keys sent by windows begun and not finished.
+    private var sending: Set<CacheKey> = []
+    /// For each key that windows borrowed: what its sender computed (or
+    /// had refused) once it finished, and how many borrowers still wait.
+    private var handoff: [CacheKey: Handoff] = [:]
     private let uncommitted = UncommittedVectors()
-    private var lastRejections: [CacheKey: InputProblem] = [:]
+
+    private struct Handoff {
+        var vector: [Float]?
+        var problem: InputProblem?
+        var waiting = 0
+    }
 
     /// Looks a window up in the store and sends its misses.
-    private func begin(_ decoded: [Record], pool: RequestPool?, after previous: Window?) throws -> Window {
+    private func begin(_ decoded: [Record], pool: RequestPool?) throws -> Window {
         try Interrupt.check()
         var records = decoded
         reporter.update { $0.records += records.count }
@@ -332,8 +361,9 @@ public final class Pipeline {
                 vectors[key] = vector
             case _ where pendingCommits[key] != nil:
                 recent[key] = pendingCommits[key]
-            case _ where previous?.sent.contains(key) == true:
+            case _ where sending.contains(key):
                 borrowed.append(key)
+                handoff[key, default: Handoff()].waiting += 1
             case .miss:
                 misses.append(StoreEntry(key: key, text: texts[key]!, vector: []))
             case .invalid(let why) where pool == nil:
@@ -351,6 +381,7 @@ public final class Pipeline {
         }
         reporter.update { $0.hits += hitCount }
         let requests = misses.isEmpty ? nil : pool?.submit(misses, from: misses.map { locations[$0.key]! })
+        if requests != nil { for miss in misses { sending.insert(miss.key) } }
         return Window(
             records: records, vectors: vectors, requests: requests, borrowed: borrowed, recent: recent,
             sent: requests == nil ? [] : Set(misses.map(\.key)), stop: stop)
@@ -368,15 +399,21 @@ public final class Pipeline {
         for (position, problem) in answered.rejections {
             rejections[window.requests!.misses[position].key] = problem
         }
+        // Windows finish in input order: a key's sender before its borrowers.
+        for key in window.sent {
+            sending.remove(key)
+            guard handoff[key] != nil else { continue }
+            handoff[key]!.vector = vectors[key]
+            handoff[key]!.problem = rejections[key]
+        }
         for key in window.borrowed {
-            vectors[key] = lastComputed[key]
-            rejections[key] = lastRejections[key]
+            guard let handed = handoff[key] else { continue }
+            vectors[key] = handed.vector
+            rejections[key] = handed.problem
+            if handed.waiting <= 1 { handoff[key] = nil } else { handoff[key]!.waiting -= 1 }
         }
         for (key, vector) in window.recent { vectors[key] = vector }
-        lastComputed = Dictionary(
-            answered.computed.map { ($0.key, $0.vector) }, uniquingKeysWith: { first, _ in first })
-        lastRejections = rejections
-        let computedKeys = Set(lastComputed.keys).union(window.borrowed).union(window.recent.keys)
+        let computedKeys = Set(answered.computed.map(\.key)).union(window.borrowed).union(window.recent.keys)
         var computedCount = 0
         for record in window.records {
             if case .success(let content) = record.content, computedKeys.contains(content.key) { computedCount += 1 }

@@ -10,6 +10,9 @@ final class RequestPool: Sendable {
     private let provider: EmbeddingProvider
     private let limits: BatchLimits
     private let queue = BoundedQueue<(WindowRequests, Int)>(capacity: .max)
+    private let width: Int
+    /// Batches queued and not yet taken by a slot.
+    private let waiting = Atomic<Int>(0)
     private let workers = DispatchGroup()
     /// Set by the first failure: every batch still queued is dropped.
     private let stopped = Atomic<Bool>(false)
@@ -24,10 +27,12 @@ final class RequestPool: Sendable {
         self.limits = limits
         self.dimension = Mutex(dimension)
         self.reporter = reporter
-        for _ in 0..<max(1, width) {
+        self.width = max(1, width)
+        for _ in 0..<self.width {
             workers.enter()
             Thread.detachNewThread { [self] in
                 while let (window, index) = queue.pop() {
+                    waiting.subtract(1, ordering: .relaxed)
                     if stopped.load(ordering: .relaxed) || Interrupt.isRequested {
                         window.skip(index)
                     } else {
@@ -43,9 +48,14 @@ final class RequestPool: Sendable {
     func submit(_ misses: [StoreEntry], from locations: [SourceLocation]) -> WindowRequests {
         let batches = Pipeline.batches(misses.map(\.text), limits: limits)
         let window = WindowRequests(misses: misses, locations: locations, batches: batches)
+        waiting.add(batches.count, ordering: .relaxed)
         for index in batches.indices { queue.push((window, index)) }
         return window
     }
+
+    /// Fewer batches wait than two rounds of the slots take: a slot may
+    /// soon free with nothing to send unless more is queued.
+    var isShortOfWork: Bool { waiting.load(ordering: .relaxed) < 2 * width }
 
     /// Drops every batch not yet sent; those in flight finish.
     func stop() {

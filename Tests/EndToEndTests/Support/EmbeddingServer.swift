@@ -40,7 +40,8 @@ final class EmbeddingServer {
         let portFile = directory.file("port")
         var arguments = [
             Self.script.path, "--api", api, "--port-file", portFile.path, "--dim", "\(dimension)",
-            "--latency", "\(latency)", "--log", directory.file("requests.jsonl").path,
+            "--latency", "\(latency)", "--log", directory.file("requests.jsonl").path, "--times",
+            directory.file("times").path,
         ]
         if let key { arguments += ["--key", key] }
         for fault in faults { arguments += ["--fault", fault] }
@@ -72,6 +73,23 @@ final class EmbeddingServer {
     var requests: [[String: Any]] {
         guard let data = try? Data(contentsOf: logURL) else { return [] }
         return parseJSONLines(data)
+    }
+
+    /// The most requests the server held at once: each answered request
+    /// spans its arrival to its answer, and this counts how many spans
+    /// cover one instant at most.
+    var mostInFlight: Int {
+        let text = (try? String(contentsOf: directory.file("times"), encoding: .utf8)) ?? ""
+        let spans = text.split(separator: "\n").map { $0.split(separator: " ").map { Double($0)! } }
+        // At equal times an answer ends before an arrival starts.
+        let events = spans.flatMap { [($0[0], 1), ($0[1], -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        var current = 0
+        var most = 0
+        for (_, change) in events {
+            current += change
+            most = max(most, current)
+        }
+        return most
     }
 
     /// The flags that point embcache at this server.
