@@ -36,6 +36,16 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         return item
     }
 
+    /// The first item if one is queued now; nil otherwise, without waiting.
+    func popIfQueued() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !items.isEmpty else { return nil }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
     /// Waits for an item, then takes it with up to `limit - 1` more that
     /// are already queued; empty once the queue is closed and empty.
     func popAvailable(limit: Int) -> [Element] {

@@ -179,10 +179,7 @@ public final class Pipeline {
         var ended = false
         do {
             while true {
-                while !ended,
-                    begun.count < 2 || (begun.count < settings.windowsAhead && pool?.isShortOfWork == true),
-                    let next = decoded.pop()
-                {
+                while !ended, let next = nextWindow(decoded, begun: begun.count, pool: pool) {
                     do {
                         if let error = writeFailure.withLock({ $0 }) ?? commitFailure.withLock({ $0 }) { throw error }
                         let (records, end) = try next.get()
@@ -270,6 +267,17 @@ public final class Pipeline {
             throw error
         }
         if !window.isEmpty { _ = deliver(window) }
+    }
+
+    /// The next decoded window to begin. While fewer than two are begun
+    /// (one finishing, one ahead) it is waited for; beyond that only one
+    /// already decoded is taken, and only while the request slots are short
+    /// of work: an input that arrives slowly is answered window by window,
+    /// never held back for windows still to come.
+    private func nextWindow<Element>(_ decoded: BoundedQueue<Element>, begun: Int, pool: RequestPool?) -> Element? {
+        if begun < 2 { return decoded.pop() }
+        guard begun < settings.windowsAhead, pool?.isShortOfWork == true else { return nil }
+        return decoded.popIfQueued()
     }
 
     /// Finishes windows in order; after one fails, the rest are abandoned.
