@@ -99,7 +99,10 @@ final class EmbeddingServer {
     }
 
     /// The environment holding the key in the API's usual variable.
-    var environment: [String: String] {
+    var environment: [String: String] { Self.environment(api: api, key: Self.key) }
+
+    /// The environment holding `key` in `api`'s usual variable.
+    static func environment(api: String, key: String) -> [String: String] {
         let variable =
             switch api {
             case "openai": "OPENAI_API_KEY"
@@ -110,7 +113,7 @@ final class EmbeddingServer {
             case "ollama": "OLLAMA_API_KEY"
             default: "TEI_API_KEY"
             }
-        return [variable: Self.key]
+        return [variable: key]
     }
 
     /// The vectors the server gives these texts under embcache's default
