@@ -19,7 +19,8 @@ A CASE of the form replay-N answers with the exact bytes of request N,
 whatever was asked: how the test feeds embcache the bytes an SDK parsed.
 
 The server ends, removing DIRECTORY, when the process that started it does:
-a test suite shares one server and never stops it itself.
+a test suite shares one server and never stops it itself. It closes every
+descriptor it inherited beyond 0, 1 and 2 at once.
 """
 
 import base64, hashlib, http.server, json, os, shutil, struct, sys, threading, time, urllib.parse
@@ -79,6 +80,10 @@ def answer(api, body):
 
 
 def main():
+    # Outliving the tests around it, the server must not hold what it
+    # inherited: a test that waits for the end of a pipe whose write end
+    # was open when this started would wait for the whole run.
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     directory = sys.argv[1]
     parent = os.getppid()
     log_path = os.path.join(directory, "requests.jsonl")
