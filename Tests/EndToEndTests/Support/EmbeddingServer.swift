@@ -46,22 +46,9 @@ final class EmbeddingServer {
         if let key { arguments += ["--key", key] }
         for fault in faults { arguments += ["--fault", fault] }
         if let host { arguments += ["--host", host] }
-        pid = try spawnLogged(launcher + [pythonExecutable] + arguments, log: directory.file("server.log").path)
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8),
-                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            {
-                self.port = port
-                return
-            }
-            guard waitpid(pid, nil, WNOHANG) == 0 else { break }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, nil, 0)
-        let output = (try? String(contentsOf: directory.file("server.log"), encoding: .utf8)) ?? ""
-        throw ServerFailed(message: "embedding_server.py did not start: \(output)")
+        let log = directory.file("server.log").path
+        pid = try spawnLogged(launcher + [pythonExecutable] + arguments, log: log)
+        port = try waitForPortFile(portFile.path, process: pid, log: log, server: "embedding_server.py")
     }
 
     deinit {

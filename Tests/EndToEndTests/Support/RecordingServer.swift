@@ -41,21 +41,7 @@ final class RecordingServer: Sendable {
         self.directory = directory
         let log = directory + "/server.log"
         let pid = try spawnLogged([pythonExecutable, Self.script, directory], log: log)
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8),
-                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            {
-                self.port = port
-                return
-            }
-            guard waitpid(pid, nil, WNOHANG) == 0 else { break }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, nil, 0)
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        throw EmbeddingServer.ServerFailed(message: "recording_server.py did not start: \(output)")
+        port = try waitForPortFile(directory + "/port", process: pid, log: log, server: "recording_server.py")
     }
 
     /// `http://127.0.0.1:PORT/CASE`: a base URL that starts here has its

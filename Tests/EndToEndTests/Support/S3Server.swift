@@ -150,6 +150,26 @@ func spawnLogged(_ argv: [String], log: String, environment: [String: String]? =
     return try spawnUnblocked(argv, environment: environment, actions: &actions)
 }
 
+/// The port a fixture server wrote to `portFile` once it listens (20 s at
+/// most); a server that exits first, or never writes it, is killed and its
+/// log is the error.
+func waitForPortFile(_ portFile: String, process: pid_t, log: String, server: String) throws -> Int {
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline {
+        if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
+            let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return port
+        }
+        guard waitpid(process, nil, WNOHANG) == 0 else { break }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    kill(process, SIGKILL)
+    waitpid(process, nil, 0)
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    throw EmbeddingServer.ServerFailed(message: "\(server) did not start: \(output)")
+}
+
 /// Waits until something accepts connections on the port (20 s at most).
 func waitForPort(_ port: Int, process: pid_t, log: String) throws {
     let deadline = Date().addingTimeInterval(20)
