@@ -22,10 +22,7 @@ import Testing
         #expect(server.mostInFlight > 4, "at most \(server.mostInFlight) requests were in flight")
         #expect(server.mostInFlight <= 8)
 
-        let quick = try EmbeddingServer(api: "openai")
-        let single = try Embcache.run(
-            quick.flags() + flags + ["--max-requests", "1", "--cache-dir", TemporaryDirectory().path],
-            stdin: input, environment: quick.environment)
+        let single = try Self.oneRequestAtATime(input, flags)
         #expect(single.status == 0)
         #expect(fed.stdout == single.stdout)
     }
@@ -44,12 +41,18 @@ import Testing
         #expect(fed.status == 0, "\(fed.stderrText)")
         #expect(server.requests.compactMap { $0["inputs"] as? Int }.reduce(0, +) == 48)
 
-        let quick = try EmbeddingServer(api: "openai")
-        let single = try Embcache.run(
-            quick.flags() + flags + ["--max-requests", "1", "--cache-dir", TemporaryDirectory().path],
-            stdin: input, environment: quick.environment)
+        let single = try Self.oneRequestAtATime(input, flags)
         #expect(single.status == 0)
         #expect(fed.stdout == single.stdout)
         #expect(parseJSONLines(fed.stdout).map { $0["id"] as! Int } == Array(0..<160))
+    }
+
+    /// The same run with one request in flight, against a server without
+    /// latency: the output every schedule must give.
+    static func oneRequestAtATime(_ input: String, _ flags: [String]) throws -> ProcessResult {
+        let server = try EmbeddingServer(api: "openai")
+        return try Embcache.run(
+            server.flags() + flags + ["--max-requests", "1", "--cache-dir", TemporaryDirectory().path],
+            stdin: input, environment: server.environment)
     }
 }

@@ -389,10 +389,11 @@ public final class Pipeline {
         }
         reporter.update { $0.hits += hitCount }
         let requests = misses.isEmpty ? nil : pool?.submit(misses, from: misses.map { locations[$0.key]! })
-        if requests != nil { for miss in misses { sending.insert(miss.key) } }
+        let sent: Set<CacheKey> = requests == nil ? [] : Set(misses.map(\.key))
+        sending.formUnion(sent)
         return Window(
-            records: records, vectors: vectors, requests: requests, borrowed: borrowed, recent: recent,
-            sent: requests == nil ? [] : Set(misses.map(\.key)), stop: stop)
+            records: records, vectors: vectors, requests: requests, borrowed: borrowed, recent: recent, sent: sent,
+            stop: stop)
     }
 
     /// Waits for a window's requests and hands what they computed (all of
