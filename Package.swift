@@ -22,7 +22,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // C calls Swift's Glibc module leaves out; no library of its own.
-        .systemLibrary(name: "CSystem"),
+        .systemLibrary(name: "CEmbCacheSystem"),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -38,7 +38,7 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 "CCurl",
-                "CSystem",
+                "CEmbCacheSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

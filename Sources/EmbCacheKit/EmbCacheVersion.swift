@@ -1,4 +1,4 @@
-import CSystem
+import CEmbCacheSystem
 
 public enum EmbCacheVersion {
     /// The version of a development build, and of a release made where no

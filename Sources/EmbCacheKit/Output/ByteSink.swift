@@ -1,4 +1,4 @@
-import CSystem
+import CEmbCacheSystem
 import Glibc
 
 /// Buffered writes to a descriptor. A reader that went away (EPIPE) is

@@ -1,5 +1,5 @@
 import CSQLite
-import CSystem
+import CEmbCacheSystem
 import Glibc
 import Synchronization
 
