@@ -21,6 +21,17 @@ public enum ProviderChoice: Sendable, Equatable {
     /// None: every miss follows `--on-error` (`--offline`).
     case none
 
+    /// The provider chosen, ready for requests; nil for `.none`.
+    public func makeProvider() -> (any EmbeddingProvider)? {
+        switch self {
+        case .hash(let dimension): HashEmbedder(dimension: dimension)
+        case .command(let command, let timeout): CommandProvider(command: command, timeout: timeout)
+        case .http(let settings): HTTPProvider(settings: settings)
+        case .builtIn(let factory): factory.makeProvider()
+        case .none: nil
+        }
+    }
+
     public static func == (a: ProviderChoice, b: ProviderChoice) -> Bool {
         switch (a, b) {
         case (.hash(let x), .hash(let y)): x == y
@@ -152,14 +163,7 @@ private func windowsAhead(_ configuration: FilterConfiguration) -> Int {
 /// the inputs through the pipeline. The output file, if any, is kept only
 /// when the run succeeds; the cache keeps everything computed either way.
 public func runFilter(_ configuration: FilterConfiguration) throws -> RunSummary {
-    let provider: EmbeddingProvider? =
-        switch configuration.provider {
-        case .hash(let dimension): HashEmbedder(dimension: dimension)
-        case .command(let command, let timeout): CommandProvider(command: command, timeout: timeout)
-        case .http(let settings): HTTPProvider(settings: settings)
-        case .builtIn(let factory): factory.makeProvider()
-        case .none: nil
-        }
+    let provider = configuration.provider.makeProvider()
     let store = try configuration.storage.openModel(
         configuration.identity, provider: provider?.name,
         expectedDimension: provider?.dimension ?? HashEmbedder.dimension(forModel: configuration.identity.name))

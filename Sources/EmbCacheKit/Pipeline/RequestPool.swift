@@ -16,14 +16,23 @@ final class RequestPool: Sendable {
     private let workers = DispatchGroup()
     /// Set by the first failure: every batch still queued is dropped.
     private let stopped = Atomic<Bool>(false)
+    /// Whether a failed batch stops the pool (the filter, whose run ends
+    /// there) or fails alone (the server, whose next requests may succeed).
+    private let stopsAtFailure: Bool
+    /// Slots sending a batch.
+    private let busy = Atomic<Int>(0)
     /// Every batch is held to one dimension as it arrives, so a batch that
     /// disagrees fails alone and the good ones are still committed.
     private let dimension: Mutex<Int?>
     private let tally = RejectionTally()
     private let reporter: Reporter
 
-    init(provider: EmbeddingProvider, limits: BatchLimits, width: Int, dimension: Int?, reporter: Reporter) {
+    init(
+        provider: EmbeddingProvider, limits: BatchLimits, width: Int, dimension: Int?, reporter: Reporter,
+        stopsAtFailure: Bool = true
+    ) {
         self.provider = provider
+        self.stopsAtFailure = stopsAtFailure
         self.limits = limits
         self.dimension = Mutex(dimension)
         self.reporter = reporter
@@ -32,22 +41,28 @@ final class RequestPool: Sendable {
             workers.enter()
             Thread.detachNewThread { [self] in
                 while let (window, index) = queue.pop() {
+                    busy.add(1, ordering: .relaxed)
                     waiting.subtract(1, ordering: .relaxed)
                     if stopped.load(ordering: .relaxed) || Interrupt.isRequested {
                         window.skip(index)
                     } else {
                         run(window, index)
                     }
+                    busy.subtract(1, ordering: .relaxed)
+                    onSlotFree?()
                 }
                 workers.leave()
             }
         }
     }
 
-    /// Queues the misses of one window in batches under the limits.
-    func submit(_ misses: [StoreEntry], from locations: [SourceLocation]) -> WindowRequests {
+    /// Queues the misses of one window in batches under the limits;
+    /// `finished`, if given, is called once its last batch is done.
+    func submit(
+        _ misses: [StoreEntry], from locations: [SourceLocation], finished: (@Sendable (WindowRequests) -> Void)? = nil
+    ) -> WindowRequests {
         let batches = Pipeline.batches(misses.map(\.text), limits: limits)
-        let window = WindowRequests(misses: misses, locations: locations, batches: batches)
+        let window = WindowRequests(misses: misses, locations: locations, batches: batches, finished: finished)
         waiting.add(batches.count, ordering: .relaxed)
         for index in batches.indices { queue.push((window, index)) }
         return window
@@ -56,6 +71,13 @@ final class RequestPool: Sendable {
     /// Fewer batches wait than two rounds of the slots take: a slot may
     /// soon free with nothing to send unless more is queued.
     var isShortOfWork: Bool { waiting.load(ordering: .relaxed) < 2 * width }
+
+    /// A slot would take a batch submitted now at once.
+    var hasIdleSlot: Bool { busy.load(ordering: .relaxed) + waiting.load(ordering: .relaxed) < width }
+
+    /// Called after a slot finishes a batch, from that slot's thread (the
+    /// server's gatherer waits for a free slot). Set before any submit.
+    nonisolated(unsafe) var onSlotFree: (@Sendable () -> Void)?
 
     /// Drops every batch not yet sent; those in flight finish.
     func stop() {
@@ -74,7 +96,7 @@ final class RequestPool: Sendable {
             try embed(window, window.batches[index][...])
             window.finish(index, failure: nil)
         } catch {
-            stopped.store(true, ordering: .relaxed)
+            if stopsAtFailure { stopped.store(true, ordering: .relaxed) }
             window.finish(index, failure: error)
         }
     }
@@ -152,13 +174,21 @@ final class WindowRequests: Sendable {
 
     private let state: Mutex<State>
     private let done = DispatchSemaphore(value: 0)
+    private let finished: (@Sendable (WindowRequests) -> Void)?
 
-    init(misses: [StoreEntry], locations: [SourceLocation], batches: [[Int]]) {
+    init(
+        misses: [StoreEntry], locations: [SourceLocation], batches: [[Int]],
+        finished: (@Sendable (WindowRequests) -> Void)? = nil
+    ) {
         self.misses = misses
         self.locations = locations
         self.batches = batches
+        self.finished = finished
         state = Mutex(State(remaining: batches.count))
-        if batches.isEmpty { done.signal() }
+        if batches.isEmpty {
+            done.signal()
+            finished?(self)
+        }
     }
 
     /// "batch of 256 texts from stdin:1025", for messages.
@@ -186,7 +216,10 @@ final class WindowRequests: Sendable {
             state.remaining -= 1
             return state.remaining == 0
         }
-        if last { done.signal() }
+        if last {
+            done.signal()
+            finished?(self)
+        }
     }
 
     func skip(_ index: Int) {
