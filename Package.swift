@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -14,6 +14,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // `embcache serve`: the HTTP server, its metrics and its log. No
+        // optional traits: the configuration package is not used.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -52,18 +58,30 @@ let package = Package(
             name: "EmbCacheLocal",
             dependencies: ["EmbCacheKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // `embcache serve`: the cache behind an OpenAI-compatible endpoint.
+        .target(
+            name: "EmbCacheServe",
+            dependencies: [
+                "EmbCacheKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "embcache",
             dependencies: [
                 "EmbCacheKit",
                 "EmbCachePostgres",
                 "EmbCacheLocal",
+                "EmbCacheServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EmbCacheKitTests",
-            dependencies: ["EmbCacheKit", "EmbCachePostgres", "EmbCacheLocal"]
+            dependencies: ["EmbCacheKit", "EmbCachePostgres", "EmbCacheLocal", "EmbCacheServe"]
         ),
         .testTarget(
             name: "EmbCacheLocalTests",

@@ -14,7 +14,7 @@ struct FilterCommand: EmbCacheSubcommand {
             See embcache(1) for formats, the cache layout and exit statuses.
 
             Subcommands (embcache help SUBCOMMAND): get, stats, models, import, export, verify, gc, \
-            rm, backup, restore, copy.
+            rm, backup, restore, copy, serve.
             """
     )
 

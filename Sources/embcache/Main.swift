@@ -22,7 +22,7 @@ struct EmbCacheCommand: ParsableCommand {
         subcommands: [
             FilterCommand.self, GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self,
             ExportCommand.self, VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self,
-            RestoreCommand.self, CopyCommand.self,
+            RestoreCommand.self, CopyCommand.self, ServeCommand.self,
         ],
         defaultSubcommand: FilterCommand.self
     )

@@ -1,0 +1,126 @@
+import ArgumentParser
+import EmbCacheKit
+import EmbCacheServe
+import Foundation
+
+/// `embcache serve`: the cache behind OpenAI's embeddings API, for the
+/// clients that already speak it.
+struct ServeCommand: EmbCacheSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the cache behind an OpenAI-compatible embeddings endpoint.",
+        discussion: """
+            POST /v1/embeddings takes OpenAI's request; its model is a model of the config file or hash-<d>, \
+            embedded with that model's provider into that model's cache, as `embcache --model NAME` would. \
+            Misses of concurrent requests share provider requests; a text being computed for one request is \
+            not sent again for another. GET /v1/models, /health and /metrics (Prometheus) too. SIGTERM or \
+            SIGINT stops taking requests, answers those taken, commits and exits 0.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free one).", valueName: "host:port"))
+    var listen = "127.0.0.1:8089"
+
+    @Option(help: ArgumentHelp("Write the port listened on to this file once listening.", valueName: "file"))
+    var portFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Environment variable holding the keys clients must give as bearer tokens (comma-separated); required to listen beyond loopback.",
+            valueName: "name"))
+    var clientKeyEnv: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
+            valueName: "file"), completion: .file(extensions: ["toml"]))
+    var config: String?
+
+    @OptionGroup(title: "Cache") var location: CacheLocation
+
+    @Option(help: ArgumentHelp("Largest request body taken, in bytes (default: 16 MiB).", valueName: "n"))
+    var maxBodyBytes = 16 << 20
+
+    @Option(help: ArgumentHelp("Most texts in one request's input (default: 2048, as OpenAI).", valueName: "n"))
+    var maxInputs = 2048
+
+    @Option(
+        help: ArgumentHelp(
+            "Milliseconds a miss waits for others to share its provider request (default: 3).", valueName: "ms"))
+    var batchWait = 3.0
+
+    @Flag(name: .shortAndLong, help: "Log only errors.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Log every request.")
+    var verbose = false
+
+    func validate() throws {
+        _ = try address()
+        if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
+        if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
+        if !(batchWait >= 0 && batchWait <= 10_000) {
+            throw ValidationError("--batch-wait must be between 0 and 10000 milliseconds")
+        }
+        if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+    }
+
+    /// `host:port`, `[v6]:port`.
+    func address() throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw ValidationError("--listen takes host:port, such as 127.0.0.1:8089") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen takes host:port, such as 127.0.0.1:8089") }
+        return (host, port)
+    }
+
+    func execute(environment: [String: String]) throws {
+        let (host, port) = try address()
+        var keys: [String] = []
+        if let clientKeyEnv {
+            keys = (environment[clientKeyEnv] ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+            if keys.isEmpty {
+                throw EmbCacheError.configuration("--client-key-env \(clientKeyEnv): the variable is unset or empty")
+            }
+        } else if !isLoopback(host) {
+            throw EmbCacheError.usage(
+                "listening on \(host) lets other machines in: give their keys with --client-key-env NAME")
+        }
+        let path = ModelCatalog.path(flag: config, environment: environment)
+        let catalog = try ModelCatalog.load(path: path, required: config != nil)
+        // Each model is resolved as the filter's --model would resolve it,
+        // from the same flags: one resolution, so one cache file and one
+        // provider for both.
+        var shared: [String] = []
+        if let config { shared += ["--config", config] }
+        if let cacheDir = location.cacheDir { shared += ["--cache-dir", cacheDir] }
+        if let db = location.db { shared += ["--db", db] }
+        let flags = shared
+        let resolve: ModelResolver = { name, dimensions in
+            guard catalog.model(named: name) != nil || HashEmbedder.dimension(forModel: name) != nil else {
+                throw ServedModelError.unknown(name)
+            }
+            do {
+                let filter = try FilterCommand.parse(
+                    ["--model", name, "--quiet"] + flags + (dimensions.map { ["--dimensions", String($0)] } ?? []))
+                return try filter.options.resolve(environment: environment)
+            } catch let error as EmbCacheError {
+                throw ServedModelError.invalid(error.description)
+            } catch {
+                throw ServedModelError.invalid(FilterCommand.message(for: error))
+            }
+        }
+        let settings = ServeSettings(
+            host: host, port: port, portFile: portFile, clientKeys: keys, maxBodyBytes: maxBodyBytes,
+            maxInputs: maxInputs, gatherDelay: .microseconds(Int(batchWait * 1000)),
+            modelNames: catalog.models.keys.sorted(), logLevel: quiet ? .error : verbose ? .debug : .info)
+        try runServer(settings, resolve: resolve)
+    }
+}
+
+/// Addresses only this machine can reach.
+private func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+}
