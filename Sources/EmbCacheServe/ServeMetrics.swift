@@ -12,46 +12,62 @@ final class ServeMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    private static func named(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "embcache", metricName: name, unitName: unit, helpText: help)
+    }
+
+    private static var requests: MetricNameDescriptor {
+        named("requests", "total", "HTTP requests answered, by endpoint and status")
+    }
+    private static var requestDuration: MetricNameDescriptor {
+        named(
+            "request_duration", "seconds", "Time from a request's arrival to its answer")
+    }
+    private static var texts: MetricNameDescriptor {
+        named(
+            "texts", "total",
+            "Distinct texts of requests: found in the cache, computed, or joined to another request's computation")
+    }
+    private static var upstreamRequests: MetricNameDescriptor {
+        named(
+            "upstream_requests", "total",
+            "Requests to the embedding provider (each batch, retries within it not counted)")
+    }
+    private static var upstreamTexts: MetricNameDescriptor {
+        named("upstream_texts", "total", "Texts sent to the embedding provider")
+    }
+    private static var upstreamErrors: MetricNameDescriptor {
+        named(
+            "upstream_errors", "total", "Provider requests that failed after their retries or were refused")
+    }
+    private static var upstreamDuration: MetricNameDescriptor {
+        named(
+            "upstream_duration", "seconds", "Time of one provider request, its retries included")
+    }
+
     func request(endpoint: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            name: "embcache_requests_total", labels: [("endpoint", endpoint), ("status", String(status))],
-            help: "HTTP requests answered, by endpoint and status"
-        ).increment()
+        registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status))])
+            .increment()
         registry.makeDurationHistogram(
-            name: "embcache_request_duration_seconds", labels: [("endpoint", endpoint)],
-            buckets: Self.latencyBuckets, help: "Time from a request's arrival to its answer"
+            descriptor: Self.requestDuration, labels: [("endpoint", endpoint)], buckets: Self.latencyBuckets
         ).record(duration)
     }
 
     func texts(model: String, _ served: ServedVectors) {
         for (result, count) in [("hit", served.hits), ("miss", served.misses), ("shared", served.shared)]
         where count > 0 {
-            registry.makeCounter(
-                name: "embcache_texts_total", labels: [("model", model), ("result", result)],
-                help:
-                    "Distinct texts of requests: found in the cache, computed, or joined to another request's computation"
-            ).increment(by: Int64(count))
+            registry.makeCounter(descriptor: Self.texts, labels: [("model", model), ("result", result)])
+                .increment(by: Int64(count))
         }
     }
 
     func upstream(model: String, texts: Int, duration: Duration, failed: Bool) {
-        registry.makeCounter(
-            name: "embcache_upstream_requests_total", labels: [("model", model)],
-            help: "Requests to the embedding provider (each batch, retries within it not counted)"
-        ).increment()
-        registry.makeCounter(
-            name: "embcache_upstream_texts_total", labels: [("model", model)],
-            help: "Texts sent to the embedding provider"
-        ).increment(by: Int64(texts))
-        if failed {
-            registry.makeCounter(
-                name: "embcache_upstream_errors_total", labels: [("model", model)],
-                help: "Provider requests that failed after their retries or were refused"
-            ).increment()
-        }
+        let labels = [("model", model)]
+        registry.makeCounter(descriptor: Self.upstreamRequests, labels: labels).increment()
+        registry.makeCounter(descriptor: Self.upstreamTexts, labels: labels).increment(by: Int64(texts))
+        if failed { registry.makeCounter(descriptor: Self.upstreamErrors, labels: labels).increment() }
         registry.makeDurationHistogram(
-            name: "embcache_upstream_duration_seconds", labels: [("model", model)], buckets: Self.latencyBuckets,
-            help: "Time of one provider request, its retries included"
+            descriptor: Self.upstreamDuration, labels: labels, buckets: Self.latencyBuckets
         ).record(duration)
     }
 

@@ -102,21 +102,35 @@ struct ServeCommand: EmbCacheSubcommand {
             guard catalog.model(named: name) != nil || HashEmbedder.dimension(forModel: name) != nil else {
                 throw ServedModelError.unknown(name)
             }
+            let configuration: FilterConfiguration
             do {
                 let filter = try FilterCommand.parse(
                     ["--model", name, "--quiet"] + flags + (dimensions.map { ["--dimensions", String($0)] } ?? []))
-                return try filter.options.resolve(environment: environment)
+                configuration = try filter.options.resolve(environment: environment)
             } catch let error as EmbCacheError {
                 throw ServedModelError.invalid(error.description)
             } catch {
                 throw ServedModelError.invalid(FilterCommand.message(for: error))
             }
+            // The filter leaves the size of other providers' vectors as it
+            // is; a client that asks for a size gets it or a 400.
+            if dimensions != nil, !configuration.provider.isHTTP {
+                throw ServedModelError.invalid(
+                    "model \(name) does not take dimensions: its vectors have the size the model gives them")
+            }
+            return configuration
         }
         let settings = ServeSettings(
             host: host, port: port, portFile: portFile, clientKeys: keys, maxBodyBytes: maxBodyBytes,
             maxInputs: maxInputs, gatherDelay: .microseconds(Int(batchWait * 1000)),
             modelNames: catalog.models.keys.sorted(), logLevel: quiet ? .error : verbose ? .debug : .info)
         try runServer(settings, resolve: resolve)
+    }
+}
+
+extension ProviderChoice {
+    fileprivate var isHTTP: Bool {
+        if case .http = self { true } else { false }
     }
 }
 
