@@ -72,8 +72,8 @@ final class RequestPool: Sendable {
     /// soon free with nothing to send unless more is queued.
     var isShortOfWork: Bool { waiting.load(ordering: .relaxed) < 2 * width }
 
-    /// A slot would take a batch submitted now at once.
-    var hasIdleSlot: Bool { busy.load(ordering: .relaxed) + waiting.load(ordering: .relaxed) < width }
+    /// No batch is being sent or waits for a slot.
+    var isIdle: Bool { busy.load(ordering: .relaxed) + waiting.load(ordering: .relaxed) == 0 }
 
     /// Called after a slot finishes a batch, from that slot's thread (the
     /// server's gatherer waits for a free slot). Set before any submit.

@@ -33,13 +33,16 @@ public struct ServedVectors: Sendable {
 }
 
 /// One model behind the server: answers texts from its cache and computes
-/// the misses of all requests together. Misses that arrive within
-/// `gatherDelay` of each other, or while every request slot is busy, go in
-/// one provider request (up to the provider's batch limits); a text that
-/// one request is computing is never sent again for another, which waits
-/// for it instead. The provider's requests are the filter's: its request
-/// slots, retries, pacing and splitting of a refused batch. An answer is
-/// given only once its vectors are committed.
+/// the misses of all requests together. A full batch of misses goes to the
+/// provider at once, up to the request slots; a partial one only while no
+/// other request to the provider is out, once no miss has come for
+/// `gatherDelay` (at most ten times that after its first): many clients
+/// with a text each then share one request, instead of falling into groups
+/// that each get a small one. A text that one request is computing is
+/// never sent again for another, which waits for it instead. The
+/// provider's requests are the filter's: its request slots, retries,
+/// pacing and splitting of a refused batch. An answer is given only once
+/// its vectors are committed.
 public final class ModelService: Sendable {
     public let identity: ModelIdentity
     private let store: UnsafeSendable<any VectorStore>
@@ -60,10 +63,11 @@ public final class ModelService: Sendable {
     private struct State {
         /// Keys sent or about to be sent, with the requests waiting for each.
         var waiting: [CacheKey: [PendingRequest]] = [:]
-        /// Misses not yet sent, and since when the oldest waits.
+        /// Misses not yet sent, since when the oldest waits, when the last came.
         var pending: [StoreEntry] = []
         var locations: [SourceLocation] = []
         var pendingSince: ContinuousClock.Instant?
+        var lastArrival = ContinuousClock.now
         var closing = false
     }
 
@@ -164,7 +168,8 @@ public final class ModelService: Sendable {
                     state.pending.append(
                         StoreEntry(key: key, text: prefix + texts[index], vector: [], replacesInvalid: stored != .miss))
                     state.locations.append(SourceLocation(source: "request \(number) input", line: index))
-                    state.pendingSince = state.pendingSince ?? .now
+                    state.lastArrival = .now
+                    state.pendingSince = state.pendingSince ?? state.lastArrival
                     missed += 1
                 }
             }
@@ -192,9 +197,10 @@ public final class ModelService: Sendable {
         store.value.close()
     }
 
-    /// The gatherer's loop: sends the waiting misses when a full batch
-    /// waits, or when the oldest has waited `gatherDelay` and a request
-    /// slot is free; at shutdown, at once.
+    /// The gatherer's loop: sends the waiting misses when they fill a
+    /// batch; otherwise once the provider has no request out and no miss
+    /// has come for `gatherDelay`, or the oldest has waited ten times that;
+    /// at shutdown, at once.
     private func gather() {
         while true {
             wake.wait()
@@ -209,17 +215,29 @@ public final class ModelService: Sendable {
                     guard let since = state.pendingSince else { return state.closing ? .stop : .idle }
                     let bytes = state.pending.reduce(0) { $0 + $1.text.utf8.count }
                     let full = state.pending.count >= limits.texts || bytes >= limits.bytes
-                    let left = gatherDelay - (ContinuousClock.now - since)
-                    guard full || state.closing || (left <= .zero && pool!.hasIdleSlot) else {
-                        // Past its delay with every slot busy: a slot's end wakes us.
-                        return left > .zero ? .sleep(left) : .idle
+                    let now = ContinuousClock.now
+                    let left = min(gatherDelay - (now - state.lastArrival), gatherDelay * 10 - (now - since))
+                    if state.closing || (left <= .zero && pool!.isIdle) {
+                        defer {
+                            state.pending = []
+                            state.locations = []
+                            state.pendingSince = nil
+                        }
+                        return .send(state.pending, state.locations)
                     }
-                    defer {
-                        state.pending = []
-                        state.locations = []
-                        state.pendingSince = nil
+                    // The full batches go; the rest waits for more.
+                    let batches = full ? Pipeline.batches(state.pending.map(\.text), limits: limits) : []
+                    let cut = batches.last.map { $0.count == limits.texts ? state.pending.count : $0.first! } ?? 0
+                    if cut > 0 {
+                        defer {
+                            state.pending.removeFirst(cut)
+                            state.locations.removeFirst(cut)
+                            if state.pending.isEmpty { state.pendingSince = nil }
+                        }
+                        return .send(Array(state.pending[..<cut]), Array(state.locations[..<cut]))
                     }
-                    return .send(state.pending, state.locations)
+                    // Past its delay with a request out: its end wakes us.
+                    return left > .zero ? .sleep(left) : .idle
                 }
                 switch step {
                 case .send(let misses, let locations):
