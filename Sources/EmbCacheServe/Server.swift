@@ -40,11 +40,7 @@ public struct ServeSettings: Sendable {
 /// SIGINT, then stops accepting, answers the requests it took, commits
 /// and returns.
 public func runServer(_ settings: ServeSettings, resolve: @escaping ModelResolver) throws {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = settings.logLevel
-        return handler
-    }
+    LoggingSystem.bootstrap { _ in StderrLogHandler(logLevel: settings.logLevel) }
     let logger = Logger(label: "embcache")
     let metrics = ServeMetrics()
     let reporter = Reporter(verbosity: settings.logLevel > .warning ? .quiet : .normal, showProgress: false)
@@ -78,7 +74,12 @@ public func runServer(_ settings: ServeSettings, resolve: @escaping ModelResolve
             if let portFile { writeAtomically(String(port), to: portFile) }
         },
         logger: logger)
-    try blockingRun { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) }
+    do {
+        try blockingRun { try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint]) }
+    } catch let error as IOError {
+        // Binding is the one thing a running server's NIO reports by throwing.
+        throw EmbCacheError.configuration("cannot listen on \(settings.host):\(settings.port): \(error.description)")
+    }
     logger.info("stopped: every request taken was answered; committing")
 }
 
