@@ -38,16 +38,16 @@ struct ServeCommand: EmbCacheSubcommand {
 
     @OptionGroup(title: "Cache") var location: CacheLocation
 
-    @Option(help: ArgumentHelp("Largest request body taken, in bytes (default: 16 MiB).", valueName: "n"))
+    @Option(help: ArgumentHelp("Largest request body taken, in bytes.", valueName: "n"))
     var maxBodyBytes = 16 << 20
 
-    @Option(help: ArgumentHelp("Most texts in one request's input (default: 2048, as OpenAI).", valueName: "n"))
+    @Option(help: ArgumentHelp("Most texts in one request's input (OpenAI's limit).", valueName: "n"))
     var maxInputs = 2048
 
     @Option(
         help: ArgumentHelp(
-            "Milliseconds a miss waits for others to share its provider request (default: 3).", valueName: "ms"))
-    var batchWait = 3.0
+            "Milliseconds a miss waits for others to share its provider request.", valueName: "ms"))
+    var batchWait = 3
 
     @Flag(name: .shortAndLong, help: "Log only errors.")
     var quiet = false
@@ -122,7 +122,7 @@ struct ServeCommand: EmbCacheSubcommand {
         }
         let settings = ServeSettings(
             host: host, port: port, portFile: portFile, clientKeys: keys, maxBodyBytes: maxBodyBytes,
-            maxInputs: maxInputs, gatherDelay: .microseconds(Int(batchWait * 1000)),
+            maxInputs: maxInputs, gatherDelay: .milliseconds(batchWait),
             modelNames: catalog.models.keys.sorted(), logLevel: quiet ? .error : verbose ? .debug : .info)
         try runServer(settings, resolve: resolve)
     }

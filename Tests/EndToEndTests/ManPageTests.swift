@@ -174,7 +174,7 @@ import Testing
 
     /// The commands, in the order the filter's --help names them.
     static let commands = [
-        "get", "stats", "models", "import", "export", "verify", "gc", "rm", "backup", "restore", "copy",
+        "get", "stats", "models", "import", "export", "verify", "gc", "rm", "backup", "restore", "copy", "serve",
     ]
 
     /// The `.Ss` subsections of COMMANDS, by command.
