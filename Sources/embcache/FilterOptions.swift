@@ -95,11 +95,11 @@ struct ModelOptions: ParsableArguments {
         return names.dropLast().joined(separator: ", ") + " or " + names.last!
     }
 
-    @Option(
-        help: ArgumentHelp(
-            "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
-            valueName: "file"), completion: .file(extensions: ["toml"]))
-    var config: String?
+    static let configHelp = ArgumentHelp(
+        "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
+        valueName: "file")
+
+    @Option(help: configHelp, completion: .file(extensions: ["toml"])) var config: String?
 
     @Option(help: ArgumentHelp("Dimension to ask an HTTP provider for.", valueName: "d"))
     var dimensions: Int?

@@ -30,11 +30,7 @@ struct ServeCommand: EmbCacheSubcommand {
             valueName: "name"))
     var clientKeyEnv: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
-            valueName: "file"), completion: .file(extensions: ["toml"]))
-    var config: String?
+    @Option(help: ModelOptions.configHelp, completion: .file(extensions: ["toml"])) var config: String?
 
     @OptionGroup(title: "Cache") var location: CacheLocation
 
