@@ -15,6 +15,12 @@ public enum ServedModelError: Error, Sendable {
     case invalid(String)
 }
 
+/// A model's service and its metrics.
+struct ServedModel: Sendable {
+    let service: ModelService
+    let metrics: ModelMetrics
+}
+
 /// The models served so far, each opened on its first request and kept
 /// until shutdown: one cache, one provider, one gatherer per model and
 /// dimension.
@@ -28,7 +34,7 @@ final class ServedModels: Sendable {
     private let gatherDelay: Duration
     private let reporter: Reporter
     private let metrics: ServeMetrics
-    private let opened = Mutex<[Name: ModelService]>([:])
+    private let opened = Mutex<[Name: ServedModel]>([:])
     /// Held while a model opens (a local model loads for seconds): two
     /// first requests never open one model twice.
     private let opening = Mutex<Void>(())
@@ -40,11 +46,11 @@ final class ServedModels: Sendable {
         self.metrics = metrics
     }
 
-    func service(_ model: String, dimensions: Int?) throws -> ModelService {
+    func service(_ model: String, dimensions: Int?) throws -> ServedModel {
         let name = Name(model: model, dimensions: dimensions)
-        if let service = opened.withLock({ $0[name] }) { return service }
+        if let served = opened.withLock({ $0[name] }) { return served }
         return try opening.withLock { _ in
-            if let service = opened.withLock({ $0[name] }) { return service }
+            if let served = opened.withLock({ $0[name] }) { return served }
             let configuration: FilterConfiguration
             do {
                 configuration = try resolve(model, dimensions)
@@ -53,12 +59,13 @@ final class ServedModels: Sendable {
             } catch ServedModelError.invalid(let message) {
                 throw APIError.invalid(message, dimensions == nil ? "model" : "dimensions")
             }
-            let metrics = self.metrics
+            let metrics = self.metrics.model(model)
             let service = try ModelService.open(configuration, gatherDelay: gatherDelay, reporter: reporter) {
-                MeteredProvider(base: $0, model: model, metrics: metrics)
+                MeteredProvider(base: $0, metrics: metrics)
             }
-            opened.withLock { $0[name] = service }
-            return service
+            let served = ServedModel(service: service, metrics: metrics)
+            opened.withLock { $0[name] = served }
+            return served
         }
     }
 
@@ -68,6 +75,6 @@ final class ServedModels: Sendable {
             defer { opened = [:] }
             return Array(opened.values)
         }
-        for service in services { service.close() }
+        for served in services { served.service.close() }
     }
 }

@@ -59,7 +59,7 @@ public func runServer(_ settings: ServeSettings, resolve: @escaping ModelResolve
     }
     router.get("/v1/models") { _, _ in jsonResponse(.ok, OpenAIAnswers.models(settings.modelNames)) }
     router.post("/v1/embeddings") { request, context in
-        try await embeddings(request, settings: settings, models: models, metrics: metrics, logger: context.logger)
+        try await embeddings(request, settings: settings, models: models, logger: context.logger)
     }
 
     let portFile = settings.portFile
@@ -85,25 +85,30 @@ public func runServer(_ settings: ServeSettings, resolve: @escaping ModelResolve
 
 /// `POST /v1/embeddings`.
 private func embeddings(
-    _ request: Request, settings: ServeSettings, models: ServedModels, metrics: ServeMetrics, logger: Logger
+    _ request: Request, settings: ServeSettings, models: ServedModels, logger: Logger
 ) async throws -> Response {
-    var body = Data()
+    var body: [UInt8] = []
     for try await part in request.body {
         guard body.count + part.readableBytes <= settings.maxBodyBytes else {
             throw APIError.tooLarge(settings.maxBodyBytes)
         }
         body.append(contentsOf: part.readableBytesView)
     }
-    let asked = try EmbeddingsRequest.decode(body)
+    let asked: OpenAIRequest
+    do {
+        asked = try OpenAIRequest(json: body)
+    } catch {
+        throw APIError.invalid(error.message, error.param)
+    }
     guard !asked.input.isEmpty else { throw APIError.invalid("'input' must not be an empty array", "input") }
     guard asked.input.count <= settings.maxInputs else {
         throw APIError.invalid(
             "'input' holds \(asked.input.count) texts; at most \(settings.maxInputs) are taken (see --max-inputs)",
             "input")
     }
-    let service: ModelService
+    let served: ServedModel
     do {
-        service = try models.service(asked.model, dimensions: asked.dimensions)
+        served = try models.service(asked.model, dimensions: asked.dimensions)
     } catch let error as APIError {
         throw error
     } catch {
@@ -111,15 +116,15 @@ private func embeddings(
         throw APIError.store
     }
     let result = await withCheckedContinuation { continuation in
-        service.embed(asked.input) { continuation.resume(returning: $0) }
+        served.service.embed(asked.input) { continuation.resume(returning: $0) }
     }
     switch result {
-    case .success(let served):
-        metrics.texts(model: asked.model, served)
+    case .success(let vectors):
+        served.metrics.texts(vectors)
         return jsonResponse(
             .ok,
             OpenAIAnswers.embeddings(
-                served.vectors, model: asked.model, base64: asked.base64,
+                vectors.vectors, model: asked.model, base64: asked.base64,
                 tokens: OpenAIAnswers.estimatedTokens(asked.input)))
     case .failure(let failure):
         switch failure {
@@ -134,13 +139,13 @@ private func embeddings(
 /// Counts and times every answer, errors included, by endpoint.
 private struct MeteringMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServeMetrics
-    static var endpoints: Set<String> { ["/v1/embeddings", "/v1/models", "/health", "/metrics"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         let start = ContinuousClock.now
-        let endpoint = Self.endpoints.contains(request.uri.path) ? request.uri.path : "other"
+        let path = request.uri.path
+        let endpoint = ServeMetrics.endpoints.contains(path) ? path : "other"
         do {
             let response = try await next(request, context)
             metrics.request(endpoint: endpoint, status: response.status.code, duration: .now - start)
