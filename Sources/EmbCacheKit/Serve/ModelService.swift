@@ -30,15 +30,24 @@ public struct ServedVectors: Sendable {
     public var misses: Int
     /// Distinct texts that another request was computing already.
     public var shared: Int
+
+    /// The vectors of `keys`, in their order, scaled to unit length.
+    init(keys: [CacheKey], _ vectors: [CacheKey: [Float]], counts: (hits: Int, misses: Int, shared: Int)) {
+        var scaled: [CacheKey: [Float]] = [:]
+        for (key, vector) in vectors { scaled[key] = outputVector(vector, normalize: true) }
+        self.vectors = keys.map { scaled[$0]! }
+        (hits, misses, shared) = counts
+    }
 }
 
 /// One model behind the server: answers texts from its cache and computes
 /// the misses of all requests together. A full batch of misses goes to the
 /// provider at once, up to the request slots; a partial one only while no
-/// other request to the provider is out, once no miss has come for
-/// `gatherDelay` (at most ten times that after its first): many clients
-/// with a text each then share one request, instead of falling into groups
-/// that each get a small one. A text that one request is computing is
+/// other request to the provider is out, once no miss has come and no
+/// answer has gone for `gatherDelay` (at most ten times that after its
+/// first, or after the last answers): many clients with a text each then
+/// share one request, those just answered among them, instead of falling
+/// into groups that each get a small one. A text that one request is computing is
 /// never sent again for another, which waits for it instead. The
 /// provider's requests are the filter's: its request slots, retries,
 /// pacing and splitting of a refused batch. An answer is given only once
@@ -68,6 +77,9 @@ public final class ModelService: Sendable {
         var locations: [SourceLocation] = []
         var pendingSince: ContinuousClock.Instant?
         var lastArrival = ContinuousClock.now
+        /// When the committer last handed out vectors: the clients that
+        /// got them may be about to ask again.
+        var lastDelivery = ContinuousClock.now
         var closing = false
     }
 
@@ -140,9 +152,14 @@ public final class ModelService: Sendable {
             first[key] = index
             distinct.append(key)
         }
-        let request = PendingRequest(keys: keys, first: first, completion: completion)
         let number = requestNumbers.add(1, ordering: .relaxed).newValue
-        let outcome: Result<(sent: Bool, done: Bool), ServeFailure> = state.withLock { state in
+        enum Outcome {
+            /// Every vector was in the cache.
+            case answered([CacheKey: [Float]])
+            /// Some are waited for; `sent` when this request added misses.
+            case waiting(PendingRequest, sent: Bool, done: Bool)
+        }
+        let outcome: Result<Outcome, ServeFailure> = state.withLock { state in
             guard !state.closing else { return .failure(.closing) }
             // Looked up under the lock that the committer takes to hand out
             // what it committed: a key is either committed or still waited
@@ -151,19 +168,23 @@ public final class ModelService: Sendable {
             do { found = try store.value.lookup(distinct) } catch { return .failure(.store(error)) }
             var hits: [CacheKey: [Float]] = [:]
             var (missed, shared) = (0, 0)
+            // Made at the first text this request waits for.
+            var request: PendingRequest?
             for (key, stored) in zip(distinct, found) {
                 switch stored {
                 case .hit(let vector):
                     hits[key] = vector
                 case _ where state.waiting[key] != nil:
-                    state.waiting[key]!.append(request)
+                    request = request ?? PendingRequest(keys: keys, first: first, completion: completion)
+                    state.waiting[key]!.append(request!)
                     shared += 1
                 case .miss, .invalid:
                     guard pool != nil else { return .failure(.notInCache(index: first[key]!)) }
                     if case .invalid(let why) = stored {
                         reporter.warn("cached vector \(key.hex.prefix(16))… is unusable (\(why)); computing it again")
                     }
-                    state.waiting[key] = [request]
+                    request = request ?? PendingRequest(keys: keys, first: first, completion: completion)
+                    state.waiting[key] = [request!]
                     let index = first[key]!
                     state.pending.append(
                         StoreEntry(key: key, text: prefix + texts[index], vector: [], replacesInvalid: stored != .miss))
@@ -173,13 +194,16 @@ public final class ModelService: Sendable {
                     missed += 1
                 }
             }
+            guard let request else { return .success(.answered(hits)) }
             let done = request.begin(hits: hits, misses: missed, shared: shared)
-            return .success((missed > 0, done))
+            return .success(.waiting(request, sent: missed > 0, done: done))
         }
         switch outcome {
         case .failure(let failure):
             completion(.failure(failure))
-        case .success(let (sent, done)):
+        case .success(.answered(let hits)):
+            completion(.success(ServedVectors(keys: keys, hits, counts: (hits.count, 0, 0))))
+        case .success(.waiting(let request, let sent, let done)):
             if sent { wake.signal() }
             if done { request.complete() }
         }
@@ -216,7 +240,11 @@ public final class ModelService: Sendable {
                     let bytes = state.pending.reduce(0) { $0 + $1.text.utf8.count }
                     let full = state.pending.count >= limits.texts || bytes >= limits.bytes
                     let now = ContinuousClock.now
-                    let left = min(gatherDelay - (now - state.lastArrival), gatherDelay * 10 - (now - since))
+                    // Quiet since the last miss came and since the last
+                    // answers went out, whose clients then join this batch.
+                    let quiet = max(state.lastArrival, state.lastDelivery)
+                    let left = min(
+                        gatherDelay - (now - quiet), gatherDelay * 10 - (now - max(since, state.lastDelivery)))
                     if state.closing || (left <= .zero && pool!.isIdle) {
                         defer {
                             state.pending = []
@@ -273,6 +301,7 @@ public final class ModelService: Sendable {
             }
             var deliveries: [(PendingRequest, CacheKey, Result<[Float], KeyFailure>)] = []
             state.withLock { state in
+                state.lastDelivery = .now
                 for (window, answer) in zip(windows, answers) {
                     var computed: [CacheKey: [Float]] = [:]
                     for entry in answer.computed { computed[entry.key] = entry.vector }
@@ -364,12 +393,7 @@ final class PendingRequest: Sendable {
             guard !state.answered else { return nil }
             state.answered = true
             if let failure = state.failure { return .failure(failure) }
-            var scaled: [CacheKey: [Float]] = [:]
-            for (key, vector) in state.vectors { scaled[key] = outputVector(vector, normalize: true) }
-            return .success(
-                ServedVectors(
-                    vectors: keys.map { scaled[$0]! }, hits: state.counts.hits, misses: state.counts.misses,
-                    shared: state.counts.shared))
+            return .success(ServedVectors(keys: keys, state.vectors, counts: state.counts))
         }
         if let answer { completion(answer) }
     }
