@@ -106,6 +106,25 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    /// JSON escapes read as the filter reads them: the same escaped text
+    /// gets the same key, so the same vector, from either.
+    @Test func escapedTextsGetTheFiltersKeys() throws {
+        let cache = TemporaryDirectory()
+        let server = try ServeProcess(["--cache-dir", cache.path])
+        let escaped = #""caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \t\n\u0001""#
+        let answer = try server.send([
+            ["path": "/v1/embeddings", "body": "{\"model\":\"hash-64\",\"input\":[\(escaped)]}"]
+        ])[0]
+        #expect(answer.status == 200, "\(answer.body)")
+        let filter = try Embcache.run(
+            ["--model", "hash-64", "--cache-dir", cache.path, "--format", "f32"], stdin: "{\"text\":\(escaped)}\n")
+        #expect(filter.status == 0)
+        #expect(answerRows(answer) == filter.stdout)
+        // The filter found the server's vector: one row in the cache.
+        let models = try Embcache.run(["models", "--cache-dir", cache.path])
+        #expect(models.stdoutLines == ["hash-64\t64\t1"])
+    }
+
     /// Concurrent requests that share texts: their misses go upstream in
     /// few requests, each distinct text once, and each request gets its own
     /// texts' vectors.
