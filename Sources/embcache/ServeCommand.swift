@@ -42,7 +42,8 @@ struct ServeCommand: EmbCacheSubcommand {
 
     @Option(
         help: ArgumentHelp(
-            "Milliseconds a miss waits for others to share its provider request.", valueName: "ms"))
+            "Milliseconds with no new miss and no answer sent before a partial batch of misses goes to the provider.",
+            valueName: "ms"))
     var batchWait = 3
 
     @Flag(name: .shortAndLong, help: "Log only errors.")
