@@ -106,6 +106,24 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    /// On the shared cache in PostgreSQL: the server and a filter on
+    /// another machine answer each other's texts, and the password shows
+    /// nowhere.
+    @Test(.enabled(if: TestDatabase.available, "needs the PostgreSQL server of Scripts/test"))
+    func theServerSharesACacheOnPostgreSQL() throws {
+        let db = try TestDatabase.fresh()
+        let server = try ServeProcess(["--db", db])
+        let answer = try server.embed(["model": "hash-32", "input": Self.texts])
+        #expect(answer.status == 200, "\(answer.body)\n\(server.log)")
+        #expect(try Self.filterRows(Self.texts, ["--model", "hash-32", "--db", db]) == answerRows(answer))
+        let later = try Self.filterRows(["from the filter"], ["--model", "hash-32", "--db", db])
+        #expect(answerRows(try server.embed(["model": "hash-32", "input": "from the filter"])) == later)
+        #expect(try server.metric(#"embcache_texts_total{model="hash-32",result="hit"}"#) == 1)
+        let metrics = try server.get("/metrics").body as? String ?? ""
+        #expect(server.stop() == 0)
+        for text in [server.log, metrics] { #expect(!text.contains(TestDatabase.password)) }
+    }
+
     /// JSON escapes read as the filter reads them: the same escaped text
     /// gets the same key, so the same vector, from either.
     @Test func escapedTextsGetTheFiltersKeys() throws {
