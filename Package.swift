@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "embcache", targets: ["embcache"]),
+        .executable(name: "embcache-serve", targets: ["embcache-serve"]),
         .library(name: "EmbCacheKit", targets: ["EmbCacheKit"]),
     ],
     dependencies: [
@@ -69,12 +70,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "embcache",
+        // The commands and their options, for both executables.
+        .target(
+            name: "EmbCacheCLI",
             dependencies: [
                 "EmbCacheKit",
                 "EmbCachePostgres",
                 "EmbCacheLocal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "embcache", dependencies: ["EmbCacheCLI"]),
+        // `embcache serve`, apart: the server framework's type records would
+        // slow every start of embcache (the argument parser searches them).
+        .executableTarget(
+            name: "embcache-serve",
+            dependencies: [
+                "EmbCacheCLI",
+                "EmbCacheKit",
                 "EmbCacheServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -90,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["embcache"],
+            dependencies: ["embcache", "embcache-serve"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -267,18 +267,19 @@ import Testing
         // The code's statuses: the mapping in exitStatus(of:), and the
         // literal exits of main (success, an error the engine did not type).
         let source = try String(
-            contentsOfFile: Embcache.packageRoot.appendingPathComponent("Sources/embcache/Main.swift").path,
+            contentsOfFile: Embcache.packageRoot.appendingPathComponent("Sources/EmbCacheCLI/EmbCacheCommand.swift")
+                .path,
             encoding: .utf8)
         guard let start = source.range(of: "func exitStatus(of error: EmbCacheError) -> Int32 {"),
             let end = source.range(of: "\n}\n", range: start.upperBound..<source.endIndex)
         else {
-            Issue.record("exitStatus(of:) not found in Main.swift")
+            Issue.record("exitStatus(of:) not found in EmbCacheCommand.swift")
             return
         }
         let mapped = Self.matches(#"case [^:\n]+: (\d+)"#, in: source[start.upperBound..<end.lowerBound]).map { $0[1] }
         let literal = Self.matches(#"exit\((\d+)\)"#, in: source).map { $0[1] }
         // Statuses the commands throw themselves (verify, import).
-        let executable = Embcache.packageRoot.appendingPathComponent("Sources/embcache")
+        let executable = Embcache.packageRoot.appendingPathComponent("Sources/EmbCacheCLI")
         let files = try FileManager.default.contentsOfDirectory(atPath: executable.path).filter {
             $0.hasSuffix(".swift")
         }

@@ -74,8 +74,8 @@ enum PortableRelease {
 }
 
 @Suite struct PortableReleaseTests {
-    /// The checksum file verifies the tarball; the tarball holds the binary,
-    /// the man page, three completions and a README; the binary needs no
+    /// The checksum file verifies the tarball; the tarball holds the binaries,
+    /// the man page, three completions and a README; the binaries need no
     /// library from the Swift toolchain; its version line names the commit.
     @Test func tarballHoldsTheBinaryAndItsFiles() throws {
         let tarball = try PortableRelease.requireTarball()
@@ -91,7 +91,7 @@ enum PortableRelease {
         let name = PortableRelease.name(tarball)
         let files = Set(listing.stdoutLines.filter { !$0.hasSuffix("/") })
         for file in [
-            "embcache", "embcache.1", "README", "completions/embcache.bash", "completions/_embcache",
+            "embcache", "embcache-serve", "embcache.1", "README", "completions/embcache.bash", "completions/_embcache",
             "completions/embcache.fish",
         ] {
             #expect(files.contains("\(name)/\(file)"), "\(file) missing from \(listing.stdoutText)")
@@ -103,13 +103,15 @@ enum PortableRelease {
         #expect(manual == (try Data(contentsOf: Embcache.packageRoot.appendingPathComponent("man/embcache.1"))))
 
         let binary = folder.appendingPathComponent("embcache").path
-        let libraries = try runProcess("/usr/bin/env", ["ldd", binary])
-        #expect(libraries.status == 0, "\(libraries.stderrText)")
-        let toolchain = libraries.stdoutLines.filter {
-            $0.contains("not found") || $0.contains("swift") || $0.contains("Foundation") || $0.contains("libdispatch")
-                || $0.contains("BlocksRuntime")
+        for executable in [binary, folder.appendingPathComponent("embcache-serve").path] {
+            let libraries = try runProcess("/usr/bin/env", ["ldd", executable])
+            #expect(libraries.status == 0, "\(libraries.stderrText)")
+            let toolchain = libraries.stdoutLines.filter {
+                $0.contains("not found") || $0.contains("swift") || $0.contains("Foundation")
+                    || $0.contains("libdispatch") || $0.contains("BlocksRuntime")
+            }
+            #expect(toolchain.isEmpty, "\(executable): \(libraries.stdoutText)")
         }
-        #expect(toolchain.isEmpty, "\(libraries.stdoutText)")
 
         let version = try runProcess(binary, ["--version"])
         #expect(version.status == 0)
@@ -191,6 +193,9 @@ enum PortableRelease {
             ["get", "--model-path", "model", "--cache-dir", "cache", "--format", "f32", "docs.jsonl"],
             ["stats", "--cache-dir", "cache", "--bytes"],
             ["get", "--model", "hash-256", "--cache-dir", "cache", "--input", "lines", "missing.txt"],
+            // embcache-serve, run from beside embcache.
+            ["serve", "--help"],
+            ["serve", "--listen", "0.0.0.0:0", "--cache-dir", "cache"],
         ]
         for arguments in runs {
             let want = try built(arguments)

@@ -4,15 +4,17 @@ import EmbCachePostgres
 
 /// `--cache-dir` and `--db`, shared by the filter and every command that
 /// works on a cache.
-struct CacheLocation: ParsableArguments {
+public struct CacheLocation: ParsableArguments {
     static let cacheDirHelp = ArgumentHelp(
         "Cache directory. Default: $EMBCACHE_DIR, $XDG_CACHE_HOME/embcache, ~/.cache/embcache.", valueName: "dir")
 
-    @Option(help: cacheDirHelp, completion: .directory) var cacheDir: String?
+    @Option(help: cacheDirHelp, completion: .directory) public var cacheDir: String?
     @Option(
         help: ArgumentHelp(
             "A shared cache on PostgreSQL (postgresql://user@host/dbname). Default: $EMBCACHE_DB.", valueName: "url"))
-    var db: String?
+    public var db: String?
+
+    public init() {}
 
     func storage(_ environment: [String: String]) throws -> CacheStorage {
         try openStorage(db: db, cacheDir: cacheDir, environment: environment)

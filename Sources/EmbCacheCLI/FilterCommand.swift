@@ -3,8 +3,8 @@ import EmbCacheKit
 import Foundation
 
 /// `embcache [options] [file ...]`: the filter, the default subcommand.
-struct FilterCommand: EmbCacheSubcommand {
-    static let configuration = CommandConfiguration(
+public struct FilterCommand: EmbCacheSubcommand {
+    public static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Embed each text once per model, ever: answer from a local cache, compute only the misses.",
         usage: "embcache [options] [file ...]\nembcache <subcommand> [options]",
@@ -27,18 +27,20 @@ struct FilterCommand: EmbCacheSubcommand {
     @OptionGroup(title: "Local model") var local: LocalModelOptions
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
 
-    var options: FilterOptions {
+    public init() {}
+
+    public var options: FilterOptions {
         FilterOptions(
             input: input, output: output, cache: cache, model: model, requests: requests, http: http, local: local,
             runtime: runtime)
     }
 
-    func validate() throws {
+    public func validate() throws {
         try options.validate()
         try EmbCacheCommand.refuseMisspeltSubcommand(input.files)
     }
 
-    func execute(environment: [String: String]) throws {
+    public func execute(environment: [String: String]) throws {
         _ = try runFilter(options.resolve(environment: environment))
     }
 }

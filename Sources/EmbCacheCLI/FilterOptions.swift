@@ -95,11 +95,7 @@ struct ModelOptions: ParsableArguments {
         return names.dropLast().joined(separator: ", ") + " or " + names.last!
     }
 
-    static let configHelp = ArgumentHelp(
-        "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
-        valueName: "file")
-
-    @Option(help: configHelp, completion: .file(extensions: ["toml"])) var config: String?
+    @Option(help: SharedHelp.config, completion: .file(extensions: ["toml"])) var config: String?
 
     @Option(help: ArgumentHelp("Dimension to ask an HTTP provider for.", valueName: "d"))
     var dimensions: Int?
@@ -274,9 +270,16 @@ private func validateSeconds(_ name: String, _ value: Double?) throws {
     }
 }
 
+/// Help texts of options that two executables declare.
+public enum SharedHelp {
+    public static let config = ArgumentHelp(
+        "Config file of named models. Default: $XDG_CONFIG_HOME/embcache/config.toml, ~/.config/embcache/config.toml.",
+        valueName: "file")
+}
+
 /// Everything the filter was told, gathered from its groups; `get` leaves
 /// the provider's groups at their defaults.
-struct FilterOptions {
+public struct FilterOptions {
     var input: InputOptions
     var output: OutputOptions
     var cache: FilterCacheOptions
@@ -302,7 +305,7 @@ struct FilterOptions {
 
     /// Flags, the config file and the environment as the engine's
     /// configuration; a flag overrides the file.
-    func resolve(environment: [String: String]) throws -> FilterConfiguration {
+    public func resolve(environment: [String: String]) throws -> FilterConfiguration {
         if output.format.isMatrix && output.output == nil && isatty(STDOUT_FILENO) == 1 {
             // As gzip: binary rows on a terminal are garbage, and can upset it.
             throw EmbCacheError.usage(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmbCacheCLI
 import EmbCacheKit
 import EmbCacheServe
 import Foundation
@@ -7,7 +8,7 @@ import Foundation
 /// clients that already speak it.
 struct ServeCommand: EmbCacheSubcommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve",
+        commandName: "embcache serve",
         abstract: "Serve the cache behind an OpenAI-compatible embeddings endpoint.",
         discussion: """
             POST /v1/embeddings takes OpenAI's request; its model is a model of the config file or hash-<d>, \
@@ -30,7 +31,7 @@ struct ServeCommand: EmbCacheSubcommand {
             valueName: "name"))
     var clientKeyEnv: String?
 
-    @Option(help: ModelOptions.configHelp, completion: .file(extensions: ["toml"])) var config: String?
+    @Option(help: SharedHelp.config, completion: .file(extensions: ["toml"])) var config: String?
 
     @OptionGroup(title: "Cache") var location: CacheLocation
 

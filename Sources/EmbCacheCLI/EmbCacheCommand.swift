@@ -5,7 +5,7 @@ import Glibc
 
 /// A command of embcache: parsed by ArgumentParser, run against the
 /// engine. Errors it throws are mapped to exit statuses in `main`.
-protocol EmbCacheSubcommand: ParsableCommand {
+public protocol EmbCacheSubcommand: ParsableCommand {
     func execute(environment: [String: String]) throws
 }
 
@@ -22,7 +22,7 @@ struct EmbCacheCommand: ParsableCommand {
         subcommands: [
             FilterCommand.self, GetCommand.self, StatsCommand.self, ModelsCommand.self, ImportCommand.self,
             ExportCommand.self, VerifyCommand.self, GCCommand.self, RemoveCommand.self, BackupCommand.self,
-            RestoreCommand.self, CopyCommand.self, ServeCommand.self,
+            RestoreCommand.self, CopyCommand.self, ServeLauncher.self,
         ],
         defaultSubcommand: FilterCommand.self
     )
@@ -56,55 +56,66 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return previous[b.count]
 }
 
-@main
-enum EmbCacheMain {
-    static func main() {
+/// The `embcache` executable's entry.
+public enum EmbCacheMain {
+    public static func main() -> Never {
         Interrupt.ignoreWriteSignals()
         var arguments = Array(CommandLine.arguments.dropFirst())
+        // The server is an executable of its own, which the filter does not
+        // load: its framework would slow every start (see ServeLauncher).
+        if arguments.first == "serve" { ServeLauncher.exec(Array(arguments.dropFirst())) }
+        if arguments == ["help", "serve"] { ServeLauncher.exec(["--help"]) }
         // The filter is what most runs are: its help is the top-level help.
         if arguments == ["--help"] || arguments == ["-h"] { arguments = ["help", "embed"] }
         // Before parsing, so that a signal at start-up is an interrupt too:
         // the filter's runs (`embed` is the default) and get's.
         let named = arguments.first.flatMap { EmbCacheCommand.subcommandNames.contains($0) ? $0 : nil }
         if named == nil || named == "embed" || named == "get" { Interrupt.install() }
-        let command: any EmbCacheSubcommand
         let helpName =
             arguments.first.flatMap { EmbCacheCommand.subcommandNames.contains($0) ? "embcache \($0)" : nil }
             ?? "embcache"
-        do {
-            var parsed = try EmbCacheCommand.parseAsRoot(arguments)
-            guard let runnable = parsed as? any EmbCacheSubcommand else {
-                try parsed.run()
-                exit(0)
-            }
-            command = runnable
-        } catch {
-            let code = EmbCacheCommand.exitCode(for: error)
-            guard code != .success else { EmbCacheCommand.exit(withError: error) }
-            var message = EmbCacheCommand.message(for: error)
-            if let first = message.first { message = first.lowercased() + message.dropFirst() }
-            printError(message + " (see \(helpName) --help)")
-            exit(code.rawValue)
-        }
-        do {
-            try command.execute(environment: ProcessInfo.processInfo.environment)
+        run(EmbCacheCommand.self, arguments, helpName: helpName)
+    }
+}
+
+/// Parses `arguments` under `root`, runs the command and exits: usage
+/// errors with 64 and the command's help named, engine errors with their
+/// status (see `exitStatus(of:)`).
+public func run<Root: ParsableCommand>(_ root: Root.Type, _ arguments: [String], helpName: String) -> Never {
+    let command: any EmbCacheSubcommand
+    do {
+        var parsed = try Root.parseAsRoot(arguments)
+        guard let runnable = parsed as? any EmbCacheSubcommand else {
+            try parsed.run()
             exit(0)
-        } catch let error as EmbCacheError {
-            let status = exitStatus(of: error)
-            if status != 0 { printError(error.description) }
-            exit(status)
-        } catch let code as ExitCode {
-            // A status the command has explained already (verify, import).
-            exit(code.rawValue)
-        } catch {
-            printError("\(error)")
-            exit(70)
         }
+        command = runnable
+    } catch {
+        let code = Root.exitCode(for: error)
+        guard code != .success else { Root.exit(withError: error) }
+        var message = Root.message(for: error)
+        if let first = message.first { message = first.lowercased() + message.dropFirst() }
+        printError(message + " (see \(helpName) --help)")
+        exit(code.rawValue)
+    }
+    do {
+        try command.execute(environment: ProcessInfo.processInfo.environment)
+        exit(0)
+    } catch let error as EmbCacheError {
+        let status = exitStatus(of: error)
+        if status != 0 { printError(error.description) }
+        exit(status)
+    } catch let code as ExitCode {
+        // A status the command has explained already (verify, import).
+        exit(code.rawValue)
+    } catch {
+        printError("\(error)")
+        exit(70)
     }
 }
 
 /// The sysexits status of each kind of failure; documented in embcache(1).
-func exitStatus(of error: EmbCacheError) -> Int32 {
+public func exitStatus(of error: EmbCacheError) -> Int32 {
     switch error {
     case .brokenPipe: 0
     case .usage: 64
@@ -118,7 +129,7 @@ func exitStatus(of error: EmbCacheError) -> Int32 {
     }
 }
 
-func printError(_ message: String) {
+public func printError(_ message: String) {
     var line = "embcache: \(message)\n"
     line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }

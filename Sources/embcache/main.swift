@@ -1,0 +1,3 @@
+import EmbCacheCLI
+
+EmbCacheMain.main()
