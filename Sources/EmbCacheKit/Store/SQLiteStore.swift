@@ -1,5 +1,5 @@
-import CSQLite
 import CEmbCacheSystem
+import CSQLite
 import Glibc
 import Synchronization
 
@@ -43,6 +43,10 @@ public final class SQLiteStore: VectorStore {
     /// A second connection for lookups, so that they never wait for a
     /// commit in progress on the first (WAL readers see the last commit).
     private var reader: SQLiteConnection?
+    /// Set once the file is wholly open (its reader made, its checksums
+    /// known): `connection` is set earlier, and a lookup that found no file
+    /// must not take the writer for a reader meanwhile.
+    private let ready = Atomic<Bool>(false)
     private let provider: String?
     private var metadataWritten: Bool
     /// A lookup-only store of a file no one had claimed: whoever claims it
@@ -178,6 +182,7 @@ public final class SQLiteStore: VectorStore {
         if writable && commitCacheKiB > Self.smallestCacheKiB {
             try db.execute("PRAGMA main.cache_size = -\(commitCacheKiB); PRAGMA hs.cache_size = -\(commitCacheKiB)")
         }
+        ready.store(true, ordering: .releasing)
     }
 
     /// Opens the model file once it exists, or, `creating`, makes it.
@@ -198,7 +203,9 @@ public final class SQLiteStore: VectorStore {
         precondition(!closed, "lookup after close")
         // Another run may have made the file since: its vectors are hits.
         try openWhenCreated(creating: false)
-        guard let connection = reader ?? connection else { return keys.map { _ in .miss } }
+        guard ready.load(ordering: .acquiring), let connection = reader ?? connection else {
+            return keys.map { _ in .miss }
+        }
         let select = try selectStatement ?? connection.prepare(RowChecksum.selectSQL(withChecksum: hasChecksums))
         selectStatement = select
         try connection.execute("BEGIN")
