@@ -29,10 +29,11 @@ final class RequestPool: Sendable {
 
     init(
         provider: EmbeddingProvider, limits: BatchLimits, width: Int, dimension: Int?, reporter: Reporter,
-        stopsAtFailure: Bool = true
+        stopsAtFailure: Bool = true, onSlotFree: (@Sendable () -> Void)? = nil
     ) {
         self.provider = provider
         self.stopsAtFailure = stopsAtFailure
+        self.onSlotFree = onSlotFree
         self.limits = limits
         self.dimension = Mutex(dimension)
         self.reporter = reporter
@@ -41,8 +42,8 @@ final class RequestPool: Sendable {
             workers.enter()
             Thread.detachNewThread { [self] in
                 while let (window, index) = queue.pop() {
-                    busy.add(1, ordering: .relaxed)
-                    waiting.subtract(1, ordering: .relaxed)
+                    busy.add(1, ordering: .releasing)
+                    waiting.subtract(1, ordering: .releasing)
                     if stopped.load(ordering: .relaxed) || Interrupt.isRequested {
                         window.skip(index)
                     } else {
@@ -73,11 +74,16 @@ final class RequestPool: Sendable {
     var isShortOfWork: Bool { waiting.load(ordering: .relaxed) < 2 * width }
 
     /// No batch is being sent or waits for a slot.
-    var isIdle: Bool { busy.load(ordering: .relaxed) + waiting.load(ordering: .relaxed) == 0 }
+    var isIdle: Bool {
+        // Waiting first: a slot counts itself busy before it counts its
+        // batch out of the queue, so a batch taken between the reads is seen.
+        let queued = waiting.load(ordering: .acquiring)
+        return queued + busy.load(ordering: .acquiring) == 0
+    }
 
     /// Called after a slot finishes a batch, from that slot's thread (the
-    /// server's gatherer waits for a free slot). Set before any submit.
-    nonisolated(unsafe) var onSlotFree: (@Sendable () -> Void)?
+    /// server's gatherer waits for a free slot).
+    private let onSlotFree: (@Sendable () -> Void)?
 
     /// Drops every batch not yet sent; those in flight finish.
     func stop() {

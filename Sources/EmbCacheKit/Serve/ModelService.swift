@@ -117,14 +117,12 @@ public final class ModelService: Sendable {
         self.limits = limits
         self.gatherDelay = gatherDelay
         self.reporter = reporter
-        let pool = provider.map {
+        let wake = self.wake
+        pool = provider.map {
             RequestPool(
                 provider: $0, limits: limits, width: maxRequests, dimension: store.dimension, reporter: reporter,
-                stopsAtFailure: false)
+                stopsAtFailure: false, onSlotFree: { wake.signal() })
         }
-        self.pool = pool
-        let wake = self.wake
-        pool?.onSlotFree = { wake.signal() }
         gathering.enter()
         Thread.detachNewThread { [self] in
             gather()
