@@ -34,6 +34,20 @@ struct APIError: HTTPResponseError {
             type: "invalid_request_error", param: nil, code: nil)
     }
 
+    static func unusableModel(_ name: String) -> APIError {
+        APIError(
+            status: .serviceUnavailable,
+            message: "The model '\(name)' cannot be served now; the server's log says why",
+            type: "server_error", param: "model", code: nil)
+    }
+
+    static func tooManyModels(_ limit: Int) -> APIError {
+        APIError(
+            status: .badRequest,
+            message: "this server has \(limit) models open, its most (see --max-models)",
+            type: "invalid_request_error", param: "model", code: nil)
+    }
+
     static let upstream = APIError(
         status: .badGateway, message: "the embedding provider failed; the server's log says why",
         type: "upstream_error", param: nil, code: nil)

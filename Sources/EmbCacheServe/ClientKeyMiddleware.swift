@@ -14,10 +14,11 @@ struct ClientKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         async throws -> Response
     {
         if request.uri.path == "/health" { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        // The scheme's name is case-insensitive (RFC 9110).
+        guard let header = request.headers[.authorization], header.prefix(7).lowercased() == "bearer " else {
             throw APIError.unauthorized
         }
-        let given = Array(header.utf8.dropFirst("Bearer ".utf8.count))
+        let given = Array(header.utf8.dropFirst("bearer ".utf8.count))
         // Every key is compared, whichever matches.
         var matched = false
         for key in keys where constantTimeEqual(given, key) { matched = true }

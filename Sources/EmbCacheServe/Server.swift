@@ -14,6 +14,9 @@ public struct ServeSettings: Sendable {
     public var clientKeys: [String]
     public var maxBodyBytes: Int
     public var maxInputs: Int
+    /// Most models (by identity) open at once: each holds a cache, threads
+    /// and, on PostgreSQL, connections.
+    public var maxModels: Int
     /// How long a miss waits for others to share its provider request.
     public var gatherDelay: Duration
     /// Names `GET /v1/models` lists: the config file's models.
@@ -22,7 +25,7 @@ public struct ServeSettings: Sendable {
 
     public init(
         host: String, port: Int, portFile: String?, clientKeys: [String], maxBodyBytes: Int, maxInputs: Int,
-        gatherDelay: Duration, modelNames: [String], logLevel: Logger.Level
+        maxModels: Int, gatherDelay: Duration, modelNames: [String], logLevel: Logger.Level
     ) {
         self.host = host
         self.port = port
@@ -30,6 +33,7 @@ public struct ServeSettings: Sendable {
         self.clientKeys = clientKeys
         self.maxBodyBytes = maxBodyBytes
         self.maxInputs = maxInputs
+        self.maxModels = maxModels
         self.gatherDelay = gatherDelay
         self.modelNames = modelNames
         self.logLevel = logLevel
@@ -45,7 +49,8 @@ public func runServer(_ settings: ServeSettings, resolve: @escaping ModelResolve
     let metrics = ServeMetrics()
     let reporter = Reporter(verbosity: settings.logLevel > .warning ? .quiet : .normal, showProgress: false)
     let models = ServedModels(
-        resolve: resolve, gatherDelay: settings.gatherDelay, reporter: reporter, metrics: metrics)
+        resolve: resolve, gatherDelay: settings.gatherDelay, reporter: reporter, metrics: metrics,
+        limit: settings.maxModels)
     defer { models.close() }
 
     let router = Router()
@@ -108,7 +113,7 @@ private func embeddings(
     }
     let served: ServedModel
     do {
-        served = try models.service(asked.model, dimensions: asked.dimensions)
+        served = try await models.service(asked.model, dimensions: asked.dimensions)
     } catch let error as APIError {
         throw error
     } catch {

@@ -41,6 +41,9 @@ struct ServeCommand: EmbCacheSubcommand {
     @Option(help: ArgumentHelp("Most texts in one request's input (OpenAI's limit).", valueName: "n"))
     var maxInputs = 2048
 
+    @Option(help: ArgumentHelp("Most models served at once, each with its cache and provider.", valueName: "n"))
+    var maxModels = 64
+
     @Option(
         help: ArgumentHelp(
             "Milliseconds with no new miss and no answer sent before a partial batch of misses goes to the provider.",
@@ -57,6 +60,7 @@ struct ServeCommand: EmbCacheSubcommand {
         _ = try address()
         if maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
         if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
+        if maxModels < 1 { throw ValidationError("--max-models must be at least 1") }
         if !(batchWait >= 0 && batchWait <= 10_000) {
             throw ValidationError("--batch-wait must be between 0 and 10000 milliseconds")
         }
@@ -106,9 +110,9 @@ struct ServeCommand: EmbCacheSubcommand {
                     ["--model", name, "--quiet"] + flags + (dimensions.map { ["--dimensions", String($0)] } ?? []))
                 configuration = try filter.options.resolve(environment: environment)
             } catch let error as EmbCacheError {
-                throw ServedModelError.invalid(error.description)
+                throw ServedModelError.unusable(error.description)
             } catch {
-                throw ServedModelError.invalid(FilterCommand.message(for: error))
+                throw ServedModelError.unusable(FilterCommand.message(for: error))
             }
             // The filter leaves the size of other providers' vectors as it
             // is; a client that asks for a size gets it or a 400.
@@ -120,7 +124,7 @@ struct ServeCommand: EmbCacheSubcommand {
         }
         let settings = ServeSettings(
             host: host, port: port, portFile: portFile, clientKeys: keys, maxBodyBytes: maxBodyBytes,
-            maxInputs: maxInputs, gatherDelay: .milliseconds(batchWait),
+            maxInputs: maxInputs, maxModels: maxModels, gatherDelay: .milliseconds(batchWait),
             modelNames: catalog.models.keys.sorted(), logLevel: quiet ? .error : verbose ? .debug : .info)
         try runServer(settings, resolve: resolve)
     }
@@ -132,7 +136,11 @@ extension ProviderChoice {
     }
 }
 
-/// Addresses only this machine can reach.
+/// Addresses only this machine can reach: an IPv4 literal in
+/// 127.0.0.0/8, ::1, localhost. A name such as 127.example.com is not one.
 private func isLoopback(_ host: String) -> Bool {
-    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    if host == "localhost" || host == "::1" { return true }
+    var address = in_addr()
+    guard inet_pton(AF_INET, host, &address) == 1 else { return false }
+    return UInt32(bigEndian: address.s_addr) >> 24 == 127
 }

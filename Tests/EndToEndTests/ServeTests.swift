@@ -280,6 +280,61 @@ import Testing
         for text in [server.log, metrics] { #expect(!text.contains(EmbeddingServer.key), "\(text)") }
     }
 
+    /// Two names of one model share one service, so a text both ask for
+    /// at once is computed once; a model the server cannot serve is a 503
+    /// whose body says nothing of why, and one without its key a 502; past
+    /// --max-models, a new model is refused.
+    @Test func modelsAreSharedByIdentityAndBounded() throws {
+        let upstream = try EmbeddingServer(api: "openai", latency: 0.3)
+        let home = TemporaryDirectory()
+        let config = home.write(
+            "config.toml",
+            """
+            [models.small]
+            provider = "openai"
+            model = "text-embedding-3-small"
+            base_url = "\(upstream.baseURL)"
+            api_key_env = "TEAM_KEY"
+
+            [models.alias]
+            provider = "openai"
+            model = "text-embedding-3-small"
+            base_url = "\(upstream.baseURL)"
+            api_key_env = "TEAM_KEY"
+
+            [models.keyless]
+            provider = "openai"
+            model = "text-embedding-3-large"
+            base_url = "\(upstream.baseURL)"
+            api_key_env = "NO_SUCH_KEY_VARIABLE"
+
+            [models.broken]
+            provider = "no-such-provider"
+            """)
+        let server = try ServeProcess(
+            ["--config", config.path, "--cache-dir", TemporaryDirectory().path, "--max-models", "3"],
+            environment: Self.environment)
+        let answers = try server.send(
+            ["small", "alias"].map { ["path": "/v1/embeddings", "body": ["model": $0, "input": "asked by both"]] },
+            concurrent: true)
+        #expect(answers.allSatisfy { $0.status == 200 })
+        #expect(answerRows(answers[0]) == answerRows(answers[1]))
+        #expect(upstream.requests.compactMap { $0["inputs"] as? Int } == [1])
+
+        for (model, status, secret) in [("broken", 503, "no-such-provider"), ("keyless", 502, "NO_SUCH_KEY_VARIABLE")] {
+            let failed = try server.embed(["model": model, "input": "x"])
+            #expect(failed.status == status, "\(failed.body)")
+            #expect(!(failed.error["message"] as? String ?? "").contains(secret))
+            #expect(server.log.contains(secret))
+        }
+        // small (with alias) and keyless are open, broken is not.
+        #expect(try server.embed(["model": "hash-8", "input": "x"]).status == 200)
+        let fourth = try server.embed(["model": "hash-16", "input": "x"])
+        #expect(fourth.status == 400)
+        #expect((fourth.error["message"] as? String ?? "").contains("--max-models"))
+        #expect(try server.embed(["model": "hash-8", "input": "y"]).status == 200)
+    }
+
     /// Client keys are bearer tokens, required on every endpoint but
     /// /health; beyond loopback the server does not start without them.
     @Test func clientKeysGuardTheServer() throws {
@@ -296,6 +351,9 @@ import Testing
             try server.embed(body, headers: ["Content-Type": json, "Authorization": "Bearer first-key1"]).status == 401)
         #expect(
             try server.embed(body, headers: ["Content-Type": json, "Authorization": "Bearer second-key"]).status == 200)
+        // The scheme's name is case-insensitive.
+        let lower = try server.embed(body, headers: ["Content-Type": json, "Authorization": "bearer second-key"])
+        #expect(lower.status == 200)
         #expect(try server.get("/metrics").status == 401)
         #expect(try server.get("/v1/models").status == 401)
         #expect(try server.get("/health").status == 200)
@@ -303,6 +361,11 @@ import Testing
         let open = try Embcache.run(["serve", "--listen", "0.0.0.0:0", "--cache-dir", TemporaryDirectory().path])
         #expect(open.status == 64)
         #expect(open.stderrText.contains("--client-key-env"))
+        // A name that starts like a loopback address is not one.
+        let named = try Embcache.run([
+            "serve", "--listen", "127.example.com:0", "--cache-dir", TemporaryDirectory().path,
+        ])
+        #expect(named.status == 64)
         let unset = try Embcache.run(["serve", "--listen", "127.0.0.1:0", "--client-key-env", "NO_SUCH_VARIABLE_X"])
         #expect(unset.status == 78)
     }
