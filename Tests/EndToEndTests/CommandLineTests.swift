@@ -168,14 +168,18 @@ import Testing
         try #require(installed.status == 0, "\(installed.stderrText)")
         let root = work.path + "/opt/e"
         let files = [
-            "bin/embcache", "share/man/man1/embcache.1", "share/bash-completion/completions/embcache",
-            "share/zsh/site-functions/_embcache", "share/fish/vendor_completions.d/embcache.fish",
+            "bin/embcache", "bin/embcache-serve", "share/man/man1/embcache.1",
+            "share/bash-completion/completions/embcache", "share/zsh/site-functions/_embcache",
+            "share/fish/vendor_completions.d/embcache.fish",
         ]
         #expect(installed.stdoutLines == files.map { root + "/" + $0 })
         for file in files {
             #expect(FileManager.default.fileExists(atPath: root + "/" + file), "\(file) not installed")
         }
         #expect(FileManager.default.isExecutableFile(atPath: root + "/bin/embcache"))
+        // embcache serve runs the embcache-serve installed beside it.
+        let serve = try runProcess(root + "/bin/embcache", ["serve", "--help"])
+        #expect(serve.status == 0 && serve.stdoutText.contains("USAGE: embcache serve"), "\(serve.stderrText)")
 
         let data = work.file("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
