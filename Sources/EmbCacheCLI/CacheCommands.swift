@@ -74,7 +74,8 @@ struct ModelsCommand: EmbCacheSubcommand {
                 let options = try FilterCommand.parse(["--model", name, "--offline"]).options
                 let settings = ProviderSettings(flags: options, named: catalog.models[name])
                 let (choice, identity) = try settings.resolve(model: name, environment: environment, offline: true)
-                lines += "\(name)\t\(settings.string(nil, "provider") ?? choice.name ?? "-")\t\(identity.canonical)\n"
+                lines +=
+                    "\(name)\t\(catalog.models[name]?.string(.provider) ?? choice.name ?? "-")\t\(identity.canonical)\n"
             } catch {
                 note("\(catalog.path ?? "config"): models.\(name): \(error)")
                 broken = true

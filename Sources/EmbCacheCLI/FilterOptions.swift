@@ -76,116 +76,45 @@ struct OutputOptions: ParsableArguments {
 
 /// Which model, and every parameter that changes its vectors: what names a cache file, for the filter and `get` alike.
 struct ModelOptions: ParsableArguments {
-    @Option(
-        name: [.short, .long],
-        help: ArgumentHelp(
-            "Model name; hash-<d> is the built-in lexical embedder. Default: $EMBCACHE_MODEL; with --model-path, the directory's name.",
-            valueName: "name"))
-    var model: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Provider: \(ModelOptions.providerNames). Default: the config's, hash for hash-<d>, command when --command is given, local when --model-path is.",
-            valueName: "name"))
-    var provider: String?
-
-    /// The built-in providers and every HTTP API, as --help lists them.
-    static var providerNames: String {
-        let names = ["hash", "command", "local"] + HTTPAPI.all.map(\.rawValue)
-        return names.dropLast().joined(separator: ", ") + " or " + names.last!
-    }
-
+    @Option(name: [.short, .long], help: ArgumentHelp(.model)) var model: String?
+    @Option(name: .setting(.provider), help: ArgumentHelp(.provider)) var provider: String?
     @Option(help: SharedHelp.config, completion: .file(extensions: ["toml"])) var config: String?
-
-    @Option(help: ArgumentHelp("Dimension to ask an HTTP provider for.", valueName: "d"))
-    var dimensions: Int?
-
-    @Option(help: ArgumentHelp("input_type of Cohere and Voyage (e.g. search_document, query).", valueName: "type"))
-    var inputType: String?
-
-    @Option(help: ArgumentHelp("taskType of Gemini (e.g. RETRIEVAL_DOCUMENT).", valueName: "type"))
-    var taskType: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Truncation of long inputs: true or false (Ollama, Voyage, TEI); NONE, START or END (Cohere).",
-            valueName: "value"))
-    var truncate: String?
+    @Option(name: .setting(.dimensions), help: ArgumentHelp(.dimensions)) var dimensions: Int?
+    @Option(name: .setting(.inputType), help: ArgumentHelp(.inputType)) var inputType: String?
+    @Option(name: .setting(.taskType), help: ArgumentHelp(.taskType)) var taskType: String?
+    @Option(name: .setting(.truncate), help: ArgumentHelp(.truncate)) var truncate: String?
 }
 
 /// How the misses are sent to a provider.
 struct ProviderOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Shell command of the command provider.", valueName: "command"))
-    var command: String?
-
-    @Option(help: ArgumentHelp("Most texts per provider request (default: the provider's).", valueName: "n"))
-    var batchSize: Int?
-
-    @Option(
-        help: ArgumentHelp("Most UTF-8 bytes of text per provider request (default: the provider's).", valueName: "n"))
-    var batchBytes: Int?
-
-    @Option(help: ArgumentHelp("Provider requests in flight at once (default: 4).", valueName: "n"))
-    var maxRequests: Int?
-
-    @Option(help: ArgumentHelp("Seconds to wait for one provider answer (default: 60).", valueName: "seconds"))
-    var timeout: Double?
+    @Option(name: .setting(.command), help: ArgumentHelp(.command)) var command: String?
+    @Option(name: .setting(.batchSize), help: ArgumentHelp(.batchSize)) var batchSize: Int?
+    @Option(name: .setting(.batchBytes), help: ArgumentHelp(.batchBytes)) var batchBytes: Int?
+    @Option(name: .setting(.maxRequests), help: ArgumentHelp(.maxRequests)) var maxRequests: Int?
+    @Option(name: .setting(.timeout), help: ArgumentHelp(.timeout)) var timeout: Double?
 }
 
 /// The HTTP providers' endpoint, key, retries and pacing.
 struct HTTPOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Base URL of an HTTP provider's API.", valueName: "url"))
-    var baseUrl: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Environment variable holding the API key (default: the provider's, e.g. OPENAI_API_KEY).",
-            valueName: "name"))
-    var apiKeyEnv: String?
-
-    @Option(help: ArgumentHelp("Azure OpenAI deployment (default: the model).", valueName: "name"))
-    var deployment: String?
-
-    @Option(help: ArgumentHelp("Azure OpenAI api-version.", valueName: "version"))
-    var apiVersion: String?
-
-    @Option(
-        help: ArgumentHelp("Retries of a failed request (429, 5xx, timeouts, dropped connections).", valueName: "n"))
-    var maxRetries: Int?
-
-    @Option(help: ArgumentHelp("Most seconds one batch may wait between its retries.", valueName: "seconds"))
-    var maxRetryWait: Double?
-
-    @Option(help: ArgumentHelp("Requests per minute to stay under.", valueName: "n"))
-    var rpm: Int?
-
-    @Option(
-        help: ArgumentHelp("Tokens per minute to stay under (a token is taken as 4 bytes of text).", valueName: "n"))
-    var tpm: Int?
+    @Option(name: .setting(.baseURL), help: ArgumentHelp(.baseURL)) var baseUrl: String?
+    @Option(name: .setting(.apiKeyEnv), help: ArgumentHelp(.apiKeyEnv)) var apiKeyEnv: String?
+    @Option(name: .setting(.deployment), help: ArgumentHelp(.deployment)) var deployment: String?
+    @Option(name: .setting(.apiVersion), help: ArgumentHelp(.apiVersion)) var apiVersion: String?
+    @Option(name: .setting(.maxRetries), help: ArgumentHelp(.maxRetries)) var maxRetries: Int?
+    @Option(name: .setting(.maxRetryWait), help: ArgumentHelp(.maxRetryWait)) var maxRetryWait: Double?
+    @Option(name: .setting(.rpm), help: ArgumentHelp(.rpm)) var rpm: Int?
+    @Option(name: .setting(.tpm), help: ArgumentHelp(.tpm)) var tpm: Int?
 }
 
 /// The model the local provider runs.
 struct LocalModelOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "Sentence-transformers model directory the local provider runs (BERT models such as all-MiniLM-L6-v2).",
-            valueName: "dir"), completion: .directory)
-    var modelPath: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Prompt of the local model's config_sentence_transformers.json put before every text (by default its default_prompt_name; '' for none).",
-            valueName: "name"))
-    var prompt: String?
+    @Option(name: .setting(.modelPath), help: ArgumentHelp(.modelPath), completion: .directory) var modelPath: String?
+    @Option(name: .setting(.prompt), help: ArgumentHelp(.prompt)) var prompt: String?
 }
 
 /// Windows and what is said on stderr.
 struct RuntimeOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "Records read, looked up and committed together (by default 1024; for an HTTP provider, raised to two full batches per request in flight, at most 16384).",
-            valueName: "n"))
-    var window: Int?
+    @Option(name: .setting(.window), help: ArgumentHelp(.window)) var window: Int?
 
     @Option(
         help: ArgumentHelp(
@@ -229,45 +158,21 @@ extension OutputOptions {
     }
 }
 
-extension ModelOptions {
-    func validate() throws {
-        if let dimensions, dimensions < 1 { throw ValidationError("--dimensions must be at least 1") }
-    }
-}
-
-extension ProviderOptions {
-    func validate() throws {
-        for (name, value) in [
-            ("--batch-size", batchSize), ("--batch-bytes", batchBytes), ("--max-requests", maxRequests),
-        ] {
-            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
-        }
-        try validateSeconds("--timeout", timeout)
-    }
-}
-
-extension HTTPOptions {
-    func validate() throws {
-        for (name, value) in [("--rpm", rpm), ("--tpm", tpm)] {
-            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
-        }
-        if let maxRetries, maxRetries < 0 { throw ValidationError("--max-retries must be at least 0") }
-        try validateSeconds("--max-retry-wait", maxRetryWait)
-    }
-}
-
 extension RuntimeOptions {
     func validate() throws {
-        if let window, window < 1 { throw ValidationError("--window must be at least 1") }
         if let windowBytes, windowBytes < 1 { throw ValidationError("--window-bytes must be at least 1") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
     }
 }
 
-private func validateSeconds(_ name: String, _ value: Double?) throws {
-    if let value, !(value >= 0.001 && value <= 31_536_000) {
-        throw ValidationError("\(name) must be between 0.001 and 31536000 seconds")
-    }
+extension ArgumentHelp {
+    /// A model setting's help, from the table.
+    init(_ setting: ModelSetting) { self.init(setting.help.text, valueName: setting.help.valueName) }
+}
+
+extension NameSpecification {
+    /// A model setting's long option: the file's key.
+    static func setting(_ setting: ModelSetting) -> NameSpecification { .customLong(setting.key) }
 }
 
 /// Help texts of options that two executables declare.
@@ -293,13 +198,48 @@ public struct FilterOptions {
     /// first vectors other workers have yet to store.)
     var refusesUnknownModel = false
 
-    /// What no one group decides alone.
+    /// What no one group decides alone, and every setting's range.
     func validate() throws {
+        for setting in ModelSetting.allCases {
+            if let value = flag(setting), setting.kind.accepts(value) == false {
+                throw ValidationError("--\(setting.key) must be \(setting.kind.optionRange)")
+            }
+        }
         if input.input == .lines && output.outputField == "text" {
             throw ValidationError("--input lines writes the text as \"text\": choose another --output-field")
         }
         if input.input == .lines && output.overwrite {
             throw ValidationError("--overwrite applies to JSON records: --input lines has no field to replace")
+        }
+    }
+
+    /// The value an option gave a setting; nil when it was not given.
+    /// `--model` names the file's entry, so it never stands in for the
+    /// entry's `model`.
+    func flag(_ setting: ModelSetting) -> TOMLValue? {
+        switch setting {
+        case .provider: model.provider.map(TOMLValue.string)
+        case .model: nil
+        case .command: requests.command.map(TOMLValue.string)
+        case .baseURL: http.baseUrl.map(TOMLValue.string)
+        case .apiKeyEnv: http.apiKeyEnv.map(TOMLValue.string)
+        case .dimensions: model.dimensions.map { .integer(Int64($0)) }
+        case .inputType: model.inputType.map(TOMLValue.string)
+        case .taskType: model.taskType.map(TOMLValue.string)
+        case .truncate: model.truncate.map(TOMLValue.string)
+        case .deployment: http.deployment.map(TOMLValue.string)
+        case .apiVersion: http.apiVersion.map(TOMLValue.string)
+        case .modelPath: local.modelPath.map(TOMLValue.string)
+        case .prompt: local.prompt.map(TOMLValue.string)
+        case .batchSize: requests.batchSize.map { .integer(Int64($0)) }
+        case .batchBytes: requests.batchBytes.map { .integer(Int64($0)) }
+        case .maxRequests: requests.maxRequests.map { .integer(Int64($0)) }
+        case .timeout: requests.timeout.map(TOMLValue.float)
+        case .maxRetries: http.maxRetries.map { .integer(Int64($0)) }
+        case .maxRetryWait: http.maxRetryWait.map(TOMLValue.float)
+        case .rpm: http.rpm.map { .integer(Int64($0)) }
+        case .tpm: http.tpm.map { .integer(Int64($0)) }
+        case .window: runtime.window.map { .integer(Int64($0)) }
         }
     }
 
@@ -330,10 +270,9 @@ public struct FilterOptions {
             storage: storage,
             inputMode: input.input, textField: input.textField, format: output.format, dtype: output.dtype,
             outputField: output.outputField, normalize: !output.noNormalize, outputPath: output.output,
-            window: settings.integer(runtime.window, "window"), windowBytes: runtime.windowBytes,
-            batchSize: settings.integer(requests.batchSize, "batch-size"),
-            batchBytes: settings.integer(requests.batchBytes, "batch-bytes"),
-            maxRequests: settings.integer(requests.maxRequests, "max-requests") ?? 4, onError: output.onError,
+            window: settings.integer(.window), windowBytes: runtime.windowBytes,
+            batchSize: settings.integer(.batchSize), batchBytes: settings.integer(.batchBytes),
+            maxRequests: settings.integer(.maxRequests) ?? 4, onError: output.onError,
             maxLineBytes: input.maxLineBytes,
             verbosity: runtime.quiet ? .quiet : runtime.verbose ? .verbose : .normal,
             showProgress: isatty(STDERR_FILENO) == 1)

@@ -14,9 +14,14 @@ struct ProviderSettings {
         self.named = named
     }
 
-    func string(_ flag: String?, _ key: String) -> String? { flag ?? named?.string(key) }
-    func integer(_ flag: Int?, _ key: String) -> Int? { flag ?? named?.integer(key) }
-    func seconds(_ flag: Double?, _ key: String) -> Double? { flag ?? named?.seconds(key) }
+    /// A setting's value: the option's, else the file's.
+    func value(_ setting: ModelSetting) -> TOMLValue? { flags.flag(setting) ?? named?.settings[setting] }
+    func string(_ setting: ModelSetting) -> String? { value(setting)?.settingString }
+    func integer(_ setting: ModelSetting) -> Int? { value(setting)?.settingInteger }
+    func seconds(_ setting: ModelSetting) -> Double? { value(setting)?.settingSeconds }
+
+    /// Whether an option gave the setting, rather than the file.
+    func isFlag(_ setting: ModelSetting) -> Bool { flags.flag(setting) != nil }
 
     /// Which provider computes the misses, and the identity its vectors are
     /// cached under: the provider's model name and every parameter that
@@ -26,8 +31,8 @@ struct ProviderSettings {
     /// names the model after its directory.
     func resolve(model: String?, environment: [String: String], offline: Bool) throws -> (ProviderChoice, ModelIdentity)
     {
-        let command = string(flags.requests.command, "command")
-        let modelPath = string(flags.local.modelPath, "model-path")
+        let command = string(.command)
+        let modelPath = string(.modelPath)
         let providerModel = named?.providerModel ?? model
         let implied: String? =
             if command != nil {
@@ -42,11 +47,10 @@ struct ProviderSettings {
         // A flag beats the file: --command (or --model-path) alone means
         // that provider whatever provider the file names.
         let chosen =
-            flags.model.provider ?? (flags.requests.command != nil ? "command" : nil)
-            ?? (flags.local.modelPath != nil ? "local" : nil)
-            ?? named?.string("provider") ?? implied
+            flags.model.provider ?? (isFlag(.command) ? "command" : nil) ?? (isFlag(.modelPath) ? "local" : nil)
+            ?? named?.string(.provider) ?? implied
         if modelPath != nil && chosen != "local" {
-            throw misuse(flags.local.modelPath != nil, "model-path applies to the local provider only")
+            throw misuse(isFlag(.modelPath), "model-path applies to the local provider only")
         }
         if chosen == "local" {
             return try local(model: model, path: modelPath, environment: environment)
@@ -55,7 +59,7 @@ struct ProviderSettings {
             throw EmbCacheError.usage("no model: give --model or set EMBCACHE_MODEL")
         }
         let hashDimension = HashEmbedder.dimension(forModel: providerModel)
-        let timeout = seconds(flags.requests.timeout, "timeout") ?? 60
+        let timeout = seconds(.timeout) ?? 60
         let plain = ModelIdentity(name: providerModel)
         switch chosen {
         case "hash":
@@ -101,7 +105,7 @@ struct ProviderSettings {
         guard let path, !path.isEmpty else {
             throw EmbCacheError.usage("the local provider needs --model-path (a sentence-transformers model directory)")
         }
-        let name = named.map { $0.string("model") } ?? model
+        let name = named.map { $0.string(.model) } ?? model
         try refuseHashName(name.flatMap { HashEmbedder.dimension(forModel: $0) })
         var directory = path
         if directory.hasPrefix("~/"), let home = environment["HOME"], !home.isEmpty {
@@ -123,8 +127,8 @@ struct ProviderSettings {
     private func http(
         _ api: HTTPAPI, model: String, timeout: Double, environment: [String: String], offline: Bool
     ) throws -> HTTPProviderSettings {
-        let baseURL = string(flags.http.baseUrl, "base-url")
-        let variable = string(flags.http.apiKeyEnv, "api-key-env") ?? api.defaultKeyVariable
+        let baseURL = string(.baseURL)
+        let variable = string(.apiKeyEnv) ?? api.defaultKeyVariable
         let key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         // Some keys have an endpoint of their own (Voyage's from Atlas).
         guard let base = baseURL ?? api.defaultBaseURL(key: key) else {
@@ -134,24 +138,21 @@ struct ProviderSettings {
         if key == nil && !offline && api.requiresKey(customBaseURL: baseURL != nil) {
             throw EmbCacheError.configuration(
                 "the \(api.rawValue) provider needs an API key: set \(variable)"
-                    + (flags.http.apiKeyEnv == nil ? " or name another variable with --api-key-env" : ""))
+                    + (isFlag(.apiKeyEnv) ? "" : " or name another variable with --api-key-env"))
         }
         let settings = HTTPProviderSettings(
             api: api, model: model, baseURL: base, keyVariable: variable, key: key,
-            dimensions: integer(flags.model.dimensions, "dimensions"),
-            inputType: string(flags.model.inputType, "input-type"), taskType: string(flags.model.taskType, "task-type"),
-            truncate: string(flags.model.truncate, "truncate") ?? named?.truncate,
-            deployment: string(flags.http.deployment, "deployment"),
-            apiVersion: string(flags.http.apiVersion, "api-version"),
-            timeout: duration(timeout), maxRetries: integer(flags.http.maxRetries, "max-retries") ?? 8,
-            maxRetryWait: duration(seconds(flags.http.maxRetryWait, "max-retry-wait") ?? 300),
-            requestsPerMinute: integer(flags.http.rpm, "rpm"), tokensPerMinute: integer(flags.http.tpm, "tpm"))
+            dimensions: integer(.dimensions), inputType: string(.inputType), taskType: string(.taskType),
+            truncate: string(.truncate), deployment: string(.deployment), apiVersion: string(.apiVersion),
+            timeout: duration(timeout), maxRetries: integer(.maxRetries) ?? 8,
+            maxRetryWait: duration(seconds(.maxRetryWait) ?? 300),
+            requestsPerMinute: integer(.rpm), tokensPerMinute: integer(.tpm))
         try refuseParameters(settings)
         do throws(ParameterProblem) {
             return try api.canonical(settings)
         } catch {
             // A model name is the file's when a named entry gave it.
-            throw misuse(error.parameter.map(given) ?? (named == nil), error.message)
+            throw misuse(error.parameter.map { isFlag($0.setting) } ?? (named == nil), error.message)
         }
     }
 
@@ -164,34 +165,21 @@ struct ProviderSettings {
         for parameter in APIParameter.allCases
         where parameter.isGiven(in: settings) && !settings.api.parameters.contains(parameter) {
             throw misuse(
-                given(parameter),
+                isFlag(parameter.setting),
                 "\(parameter.rawValue) does not apply to the \(settings.api.rawValue) provider (it does to "
                     + HTTPAPI.all.filter { $0.parameters.contains(parameter) }.map(\.rawValue).sorted().joined(
                         separator: ", ") + ")")
         }
     }
 
-    /// Whether the parameter came from a flag rather than the file.
-    private func given(_ parameter: APIParameter) -> Bool {
-        switch parameter {
-        case .dimensions: flags.model.dimensions != nil
-        case .inputType: flags.model.inputType != nil
-        case .taskType: flags.model.taskType != nil
-        case .truncate: flags.model.truncate != nil
-        case .deployment: flags.http.deployment != nil
-        case .apiVersion: flags.http.apiVersion != nil
-        }
-    }
-
-    /// A usage error for a flag, a configuration error for the file's entry.
     /// What the local model's prompt puts before each text (see `--prompt`);
     /// empty for no prompt.
     func prompt(of choice: ProviderChoice) throws -> String {
-        let name = string(flags.local.prompt, "prompt")
+        let name = string(.prompt)
         guard case .builtIn(let factory) = choice, let local = factory as? LocalProvider else {
             guard name == nil else {
                 throw misuse(
-                    flags.local.prompt != nil,
+                    isFlag(.prompt),
                     "prompt names a prompt of a local model's \(SentenceTransformerConfig.promptsFile); for another provider, give the text with --prefix"
                 )
             }
@@ -200,6 +188,7 @@ struct ProviderSettings {
         return try local.model.sentenceConfig.prompt(named: name)
     }
 
+    /// A usage error for a flag, a configuration error for the file's entry.
     private func misuse(_ fromFlag: Bool, _ message: String) -> EmbCacheError {
         fromFlag
             ? .usage("--" + message) : .configuration("\(named.map { "models.\($0.name)" } ?? "config"): " + message)

@@ -3,44 +3,20 @@ import Glibc
 /// A model named in the configuration file: what `--model NAME` stands for.
 public struct NamedModel: Sendable, Equatable {
     public var name: String
-    /// Values keyed by the long command-line option they stand in for, in
-    /// dash form (`batch-size`), already checked against `ModelCatalog.keys`.
-    public var settings: [String: TOMLValue]
+    /// Values by setting, already checked against the setting's kind.
+    public var settings: [ModelSetting: TOMLValue]
 
-    public init(name: String, settings: [String: TOMLValue] = [:]) {
+    public init(name: String, settings: [ModelSetting: TOMLValue] = [:]) {
         self.name = name
         self.settings = settings
     }
 
     /// The name the provider knows the model by: `model`, else the name.
-    public var providerModel: String { string("model") ?? name }
+    public var providerModel: String { string(.model) ?? name }
 
-    public func string(_ key: String) -> String? {
-        if case .string(let value) = settings[key] { value } else { nil }
-    }
-
-    public func integer(_ key: String) -> Int? {
-        if case .integer(let value) = settings[key] { Int(exactly: value) } else { nil }
-    }
-
-    /// A duration given as an integer or a float.
-    public func seconds(_ key: String) -> Double? {
-        switch settings[key] {
-        case .integer(let value): Double(value)
-        case .float(let value): value
-        default: nil
-        }
-    }
-
-    /// `truncate` as the command line spells it: a boolean reads as
-    /// "true" or "false", a string as it is.
-    public var truncate: String? {
-        switch settings["truncate"] {
-        case .boolean(let value): value ? "true" : "false"
-        case .string(let value): value
-        default: nil
-        }
-    }
+    public func string(_ setting: ModelSetting) -> String? { settings[setting]?.settingString }
+    public func integer(_ setting: ModelSetting) -> Int? { settings[setting]?.settingInteger }
+    public func seconds(_ setting: ModelSetting) -> Double? { settings[setting]?.settingSeconds }
 }
 
 /// The named models of embcache's configuration file, each a table under
@@ -61,41 +37,6 @@ public struct ModelCatalog: Sendable {
     }
 
     public func model(named name: String) -> NamedModel? { models[name] }
-
-    /// The type a setting must have.
-    enum Kind {
-        case string
-        /// A positive integer: every integer setting is a count or a limit.
-        case count
-        /// A count that may be zero (retries).
-        case countOrZero
-        /// Positive seconds, integer or float, at most a year (as the flags).
-        case seconds
-        /// A boolean or a provider's own word (`"END"`, `"NONE"`).
-        case truncate
-
-        var expected: String {
-            switch self {
-            case .string: "a string"
-            case .count, .countOrZero: "an integer"
-            case .seconds: "a number of seconds"
-            case .truncate: "a boolean or a string"
-            }
-        }
-    }
-
-    /// The settings a model may have, by long option name.
-    static let keys: [String: Kind] = [
-        "provider": .string, "model": .string, "base-url": .string, "api-key-env": .string,
-        "dimensions": .count, "input-type": .string, "task-type": .string, "truncate": .truncate,
-        "deployment": .string, "api-version": .string, "command": .string,
-        "model-path": .string, "prompt": .string,
-        "batch-size": .count, "batch-bytes": .count, "max-requests": .count, "rpm": .count, "tpm": .count,
-        "timeout": .seconds, "max-retries": .countOrZero, "max-retry-wait": .seconds, "window": .count,
-    ]
-
-    /// A year, the longest wait the flags accept.
-    static let maxSeconds: Int64 = 31_536_000
 
     /// Larger than any configuration file; stops `--config /dev/zero`.
     static let maxFileBytes = 1 << 20
@@ -193,52 +134,40 @@ public struct ModelCatalog: Sendable {
     }
 
     private static func settings(_ table: [String: TOMLValue], place: String) throws(EmbCacheError)
-        -> [String: TOMLValue]
+        -> [ModelSetting: TOMLValue]
     {
-        var settings: [String: TOMLValue] = [:]
-        var spellings: [String: String] = [:]
+        var settings: [ModelSetting: TOMLValue] = [:]
+        var spellings: [ModelSetting: String] = [:]
         for written in table.keys.sorted() {
-            let key = String(written.map { $0 == "_" ? "-" : $0 })
-            guard let kind = keys[key] else {
+            guard let setting = ModelSetting(rawValue: String(written.map { $0 == "_" ? "-" : $0 })) else {
                 throw .configuration("\(place): unknown key \(quoted(written))")
             }
-            if let other = spellings[key] {
+            if let other = spellings[setting] {
                 throw .configuration("\(place): both \(quoted(other)) and \(quoted(written)) given; keep one")
             }
-            spellings[key] = written
-            settings[key] = try checked(table[written]!, kind: kind, key: key, place: place)
+            spellings[setting] = written
+            settings[setting] = try checked(table[written]!, setting: setting, place: place)
         }
         return settings
     }
 
-    private static func checked(_ value: TOMLValue, kind: Kind, key: String, place: String) throws(EmbCacheError)
+    private static func checked(_ value: TOMLValue, setting: ModelSetting, place: String) throws(EmbCacheError)
         -> TOMLValue
     {
-        let isPositive: Bool
-        switch (kind, value) {
-        case (.string, .string), (.truncate, .string), (.truncate, .boolean): return value
-        case (.count, .integer(let number)): isPositive = number > 0
-        case (.countOrZero, .integer(let number)): isPositive = number >= 0
-        case (.seconds, .integer(let number)): isPositive = number > 0 && number <= maxSeconds
-        case (.seconds, .float(let number)): isPositive = number >= 0.001 && number <= Double(maxSeconds)
-        default: throw .configuration("\(place): \(quoted(key)) must be \(kind.expected), not \(value.typeName)")
-        }
-        guard isPositive else {
-            let number: String
-            switch value {
-            case .integer(let integer): number = String(integer)
-            case .float(let float): number = String(float)
-            default: number = value.typeName
-            }
-            let range =
-                switch kind {
-                case .countOrZero: "0 or more"
-                case .seconds: "between 0.001 and \(maxSeconds) seconds"
-                default: "positive"
+        let kind = setting.kind
+        switch kind.accepts(value) {
+        case true?: return value
+        case false?:
+            let number =
+                switch value {
+                case .integer(let integer): String(integer)
+                case .float(let float): String(float)
+                default: value.typeName
                 }
-            throw .configuration("\(place): \(quoted(key)) must be \(range), not \(number)")
+            throw .configuration("\(place): \(quoted(setting.key)) must be \(kind.range), not \(number)")
+        case nil:
+            throw .configuration("\(place): \(quoted(setting.key)) must be \(kind.expected), not \(value.typeName)")
         }
-        return value
     }
 
     /// A key in double quotes, escaped as TOML would so that a message

@@ -190,33 +190,33 @@ import Testing
         #expect(small.name == "small")
         #expect(small.settings.count == 20)
         #expect(small.providerModel == "text-embedding-3-small")
-        #expect(small.string("provider") == "openai")
-        #expect(small.string("base-url") == "https://api.example.com/v1")
-        #expect(small.string("api-key-env") == "EXAMPLE_KEY")
-        #expect(small.string("input-type") == "query")
-        #expect(small.string("task-type") == "RETRIEVAL_QUERY")
-        #expect(small.string("deployment") == "embed")
-        #expect(small.string("api-version") == "2024-02-01")
-        #expect(small.string("command") == "./embed.sh")
-        #expect(small.integer("dimensions") == 256)
-        #expect(small.integer("batch-size") == 512)
-        #expect(small.integer("batch-bytes") == 1_000_000)
-        #expect(small.integer("max-requests") == 8)
-        #expect(small.integer("rpm") == 3000)
-        #expect(small.integer("tpm") == 1_000_000)
-        #expect(small.integer("max-retries") == 5)
-        #expect(small.integer("window") == 4096)
-        #expect(small.seconds("timeout") == 30)
-        #expect(small.seconds("max-retry-wait") == 2.5)
-        #expect(small.truncate == "true")
+        #expect(small.string(.provider) == "openai")
+        #expect(small.string(.baseURL) == "https://api.example.com/v1")
+        #expect(small.string(.apiKeyEnv) == "EXAMPLE_KEY")
+        #expect(small.string(.inputType) == "query")
+        #expect(small.string(.taskType) == "RETRIEVAL_QUERY")
+        #expect(small.string(.deployment) == "embed")
+        #expect(small.string(.apiVersion) == "2024-02-01")
+        #expect(small.string(.command) == "./embed.sh")
+        #expect(small.integer(.dimensions) == 256)
+        #expect(small.integer(.batchSize) == 512)
+        #expect(small.integer(.batchBytes) == 1_000_000)
+        #expect(small.integer(.maxRequests) == 8)
+        #expect(small.integer(.rpm) == 3000)
+        #expect(small.integer(.tpm) == 1_000_000)
+        #expect(small.integer(.maxRetries) == 5)
+        #expect(small.integer(.window) == 4096)
+        #expect(small.seconds(.timeout) == 30)
+        #expect(small.seconds(.maxRetryWait) == 2.5)
+        #expect(small.string(.truncate) == "true")
 
         let local = try #require(catalog.model(named: "local"))
         #expect(local.providerModel == "local")
-        #expect(local.truncate == "END")
-        #expect(local.seconds("timeout") == 1.5)
-        #expect(local.seconds("max-retry-wait") == 60)
-        #expect(local.string("provider") == nil)
-        #expect(local.integer("batch-size") == nil)
+        #expect(local.string(.truncate) == "END")
+        #expect(local.seconds(.timeout) == 1.5)
+        #expect(local.seconds(.maxRetryWait) == 60)
+        #expect(local.string(.provider) == nil)
+        #expect(local.integer(.batchSize) == nil)
         #expect(catalog.model(named: "large") == nil)
     }
 
@@ -224,15 +224,15 @@ import Testing
         let model = NamedModel(
             name: "m",
             settings: [
-                "model": .integer(3), "batch-size": .string("8"), "timeout": .boolean(true),
-                "truncate": .boolean(false),
+                .model: .integer(3), .batchSize: .string("8"), .timeout: .boolean(true),
+                .truncate: .boolean(false),
             ])
         #expect(model.providerModel == "m")
-        #expect(model.string("model") == nil)
-        #expect(model.integer("batch-size") == nil)
-        #expect(model.seconds("timeout") == nil)
-        #expect(model.truncate == "false")
-        #expect(NamedModel(name: "m").truncate == nil)
+        #expect(model.string(.model) == nil)
+        #expect(model.integer(.batchSize) == nil)
+        #expect(model.seconds(.timeout) == nil)
+        #expect(model.string(.truncate) == "false")
+        #expect(NamedModel(name: "m").string(.truncate) == nil)
     }
 
     @Test func underscoresReadAsDashes() throws {
@@ -240,7 +240,7 @@ import Testing
         let file = try directory.write("[models.m]\nbatch_size = 64\nmax_retry_wait = 10\napi_key_env = \"K\"\n")
         let model = try #require(try ModelCatalog.load(path: file, required: false).model(named: "m"))
         #expect(
-            model.settings == ["batch-size": .integer(64), "max-retry-wait": .integer(10), "api-key-env": .string("K")])
+            model.settings == [.batchSize: .integer(64), .maxRetryWait: .integer(10), .apiKeyEnv: .string("K")])
     }
 
     @Test func bothSpellingsAtOnceAreAnError() throws {
@@ -277,11 +277,11 @@ import Testing
             models.b = { provider = "cohere", input_type = "search_query" }
             """)
         let catalog = try ModelCatalog.load(path: file, required: false)
-        #expect(catalog.model(named: "a") == NamedModel(name: "a", settings: ["provider": .string("openai")]))
+        #expect(catalog.model(named: "a") == NamedModel(name: "a", settings: [.provider: .string("openai")]))
         #expect(
             catalog.model(named: "b")
                 == NamedModel(
-                    name: "b", settings: ["provider": .string("cohere"), "input-type": .string("search_query")]))
+                    name: "b", settings: [.provider: .string("cohere"), .inputType: .string("search_query")]))
     }
 
     @Test func anEmptyModelTableNamesTheProviderModel() throws {
@@ -343,12 +343,43 @@ import Testing
         #expect(try loadError(text) == message)
     }
 
-    @Test func everyAllowedKeyIsAnOptionName() {
-        #expect(
-            Set(ModelCatalog.keys.keys) == [
-                "provider", "model", "base-url", "api-key-env", "dimensions", "input-type", "task-type", "truncate",
-                "deployment", "api-version", "command", "batch-size", "batch-bytes", "max-requests", "rpm", "tpm",
-                "timeout", "max-retries", "max-retry-wait", "window", "model-path", "prompt",
-            ])
+    @Test func everyAPIParameterIsAModelSetting() {
+        for parameter in APIParameter.allCases {
+            #expect(parameter.setting.key == parameter.rawValue)
+        }
+    }
+
+    /// The man page lists the file's keys by type: every setting of the
+    /// table is there, under the words for its kind, and nothing else is.
+    @Test func theManPageListsEverySettingUnderItsType() throws {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../man/embcache.1"
+        ).standardized
+        let text = try String(contentsOf: page, encoding: .utf8)
+        let start = try #require(text.range(of: "The keys of a table are the long options"))
+        let list = try #require(text[start.upperBound...].range(of: ".Bl -tag -width Ds\n"))
+        let end = try #require(text[list.upperBound...].range(of: "\n.El\n"))
+        var described: [String: String] = [:]
+        var keys: [String] = []
+        for line in text[list.upperBound..<end.lowerBound].split(separator: "\n") {
+            if line.hasPrefix(".It Ic ") {
+                keys = line.dropFirst(7).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                for key in keys { described[key] = "" }
+            } else {
+                for key in keys { described[key]! += line + " " }
+            }
+        }
+        #expect(Set(described.keys) == Set(ModelSetting.allCases.map(\.key)))
+        for setting in ModelSetting.allCases {
+            let words =
+                switch setting.kind {
+                case .string: "tring"
+                case .count: "at least 1"
+                case .countOrZero: "at least 0"
+                case .seconds: "Seconds"
+                case .truncate: "boolean"
+                }
+            #expect(described[setting.key]?.contains(words) == true, "\(setting.key): \(described[setting.key] ?? "")")
+        }
     }
 }

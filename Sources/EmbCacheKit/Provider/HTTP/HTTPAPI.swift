@@ -103,6 +103,9 @@ public enum APIParameter: String, Sendable, CaseIterable {
     case deployment
     case apiVersion = "api-version"
 
+    /// The model setting that gives it: the key and option of its name.
+    public var setting: ModelSetting { ModelSetting(rawValue: rawValue)! }
+
     /// Whether the settings carry a value for it.
     public func isGiven(in settings: HTTPProviderSettings) -> Bool {
         switch self {
