@@ -10,7 +10,9 @@ let package = Package(
     products: [
         .executable(name: "embcache", targets: ["embcache"]),
         .executable(name: "embcache-serve", targets: ["embcache-serve"]),
-        .library(name: "EmbCacheKit", targets: ["EmbCacheKit"]),
+        .library(
+            name: "EmbCacheKit",
+            targets: ["EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheBackup", "EmbCacheKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,30 +42,50 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // The engine, in targets whose imports go one way, along the data:
+        // Core (errors, keys, JSON in and out, system plumbing, retries)
+        // <- Store (the SQLite cache) and Providers (the provider protocol,
+        // the HTTP client and APIs, the config file of named models) <-
+        // Backup (S3, over Providers' HTTP client, of Store's files) <-
+        // EmbCacheKit (the pipeline, the cache commands, one model served).
         .target(
-            name: "EmbCacheKit",
+            name: "EmbCacheCore",
+            dependencies: ["CEmbCacheSystem", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "EmbCacheStore",
+            dependencies: ["EmbCacheCore", "CSQLite", "CEmbCacheSystem"]
+        ),
+        .target(
+            name: "EmbCacheProviders",
+            dependencies: ["EmbCacheCore", "CCurl"]
+        ),
+        .target(
+            name: "EmbCacheBackup",
             dependencies: [
-                "CSQLite",
-                "CCurl",
-                "CEmbCacheSystem",
+                "EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "CSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .target(
+            name: "EmbCacheKit",
+            dependencies: ["EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheBackup"]
         ),
         // The shared cache on PostgreSQL: the same store, another engine.
         .target(
             name: "EmbCachePostgres",
-            dependencies: ["EmbCacheKit", "CLibPQ"]
+            dependencies: ["EmbCacheCore", "EmbCacheStore", "CLibPQ"]
         ),
         // Models run inside embcache: sentence-transformers BERT on the CPU.
         .target(
             name: "EmbCacheLocal",
-            dependencies: ["EmbCacheKit", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["EmbCacheCore", "EmbCacheProviders", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // `embcache serve`: the cache behind an OpenAI-compatible endpoint.
         .target(
             name: "EmbCacheServe",
             dependencies: [
-                "EmbCacheKit",
+                "EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -74,7 +96,7 @@ let package = Package(
         .target(
             name: "EmbCacheCLI",
             dependencies: [
-                "EmbCacheKit",
+                "EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheBackup", "EmbCacheKit",
                 "EmbCachePostgres",
                 "EmbCacheLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -86,19 +108,20 @@ let package = Package(
         .executableTarget(
             name: "embcache-serve",
             dependencies: [
-                "EmbCacheCLI",
-                "EmbCacheKit",
-                "EmbCacheServe",
+                "EmbCacheCLI", "EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheKit", "EmbCacheServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EmbCacheKitTests",
-            dependencies: ["EmbCacheKit", "EmbCachePostgres", "EmbCacheLocal", "EmbCacheServe"]
+            dependencies: [
+                "EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheBackup", "EmbCacheKit",
+                "EmbCachePostgres", "EmbCacheLocal", "EmbCacheServe",
+            ]
         ),
         .testTarget(
             name: "EmbCacheLocalTests",
-            dependencies: ["EmbCacheLocal", "EmbCacheKit"],
+            dependencies: ["EmbCacheLocal", "EmbCacheCore", "EmbCacheProviders"],
             exclude: ["Fixtures"]
         ),
         .testTarget(

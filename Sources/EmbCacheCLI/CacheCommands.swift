@@ -1,5 +1,9 @@
 import ArgumentParser
+import EmbCacheBackup
+import EmbCacheCore
 import EmbCacheKit
+import EmbCacheProviders
+import EmbCacheStore
 import Foundation
 import Glibc
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EmbCacheKit
+import EmbCacheCore
 import Foundation
 import Glibc
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import EmbCacheCore
 import EmbCacheKit
+import EmbCacheProviders
 import Glibc
 
 extension InputMode: ExpressibleByArgument {}

@@ -1,4 +1,6 @@
-import EmbCacheKit
+import EmbCacheCore
+import EmbCacheProviders
+import EmbCacheStore
 import Glibc
 
 /// The model names a person may have meant: the built-in hash embedder,

@@ -1,5 +1,8 @@
+import EmbCacheCore
 import EmbCacheKit
 import EmbCacheLocal
+import EmbCacheProviders
+import EmbCacheStore
 
 /// The provider's settings of one run: each flag given on the command line,
 /// else the named model's entry in the config file, else the default.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import EmbCacheKit
 import Foundation
 import Glibc
 

@@ -1,6 +1,7 @@
 import ArgumentParser
-import EmbCacheKit
+import EmbCacheCore
 import EmbCachePostgres
+import EmbCacheStore
 
 /// `--cache-dir` and `--db`, shared by the filter and every command that
 /// works on a cache.

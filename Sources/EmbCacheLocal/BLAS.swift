@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheCore
 import Glibc
 
 /// The BLAS library the local provider multiplies with, loaded when the

@@ -1,5 +1,3 @@
-import EmbCacheKit
-
 /// The shape of a BERT encoder, from the model directory's `config.json`.
 /// Anything but a BertModel with absolute positions and exact GELU is
 /// refused by name: running it as BERT would give wrong vectors silently.

@@ -1,4 +1,3 @@
-import EmbCacheKit
 import Foundation
 
 /// Text to token ids as the model was trained: basic tokenization, then

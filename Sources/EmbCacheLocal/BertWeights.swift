@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheCore
 
 /// float32 numbers in memory the owner frees: a tensor of the model, or
 /// a scratch buffer of one batch.

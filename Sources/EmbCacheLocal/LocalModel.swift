@@ -1,5 +1,5 @@
 import Crypto
-import EmbCacheKit
+import EmbCacheCore
 import Foundation
 import Glibc
 

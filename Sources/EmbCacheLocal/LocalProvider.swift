@@ -1,4 +1,5 @@
-import EmbCacheKit
+import EmbCacheCore
+import EmbCacheProviders
 import Foundation
 import Synchronization
 

@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheCore
 import Foundation
 
 /// A sentence-transformers model directory on disk: reads its files, and

@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheCore
 import Foundation
 import Glibc
 

@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheCore
 
 /// What sentence-transformers does around the encoder, from `modules.json`,
 /// the pooling module's `config.json` and `sentence_bert_config.json`.

@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheCore
 import Foundation
 
 /// Text to token ids as an XLM-R style SentencePiece tokenizer does, read

@@ -1,5 +1,5 @@
 import CLibPQ
-import EmbCacheKit
+import EmbCacheCore
 import Glibc
 
 /// A `postgresql://` URL as the user gave it, and the same without its

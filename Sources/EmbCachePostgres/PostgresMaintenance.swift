@@ -1,4 +1,5 @@
-import EmbCacheKit
+import EmbCacheCore
+import EmbCacheStore
 
 /// A model table's rows in key order (PostgreSQL keeps no insertion
 /// order), through a cursor in one repeatable-read transaction: a

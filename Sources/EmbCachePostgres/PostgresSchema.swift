@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheStore
 
 /// Every shared table of a cache on PostgreSQL, its statements and its
 /// version, in one place (the model tables are `PostgresStore`'s, one per

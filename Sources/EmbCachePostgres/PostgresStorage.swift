@@ -1,4 +1,5 @@
-import EmbCacheKit
+import EmbCacheCore
+import EmbCacheStore
 import Glibc
 
 /// A cache shared by a team on PostgreSQL: the same tables as the SQLite

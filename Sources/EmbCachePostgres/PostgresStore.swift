@@ -1,4 +1,5 @@
-import EmbCacheKit
+import EmbCacheCore
+import EmbCacheStore
 import Synchronization
 
 /// One model's vectors on PostgreSQL. A window is one lookup (`= ANY`) and

@@ -1,4 +1,5 @@
 import EmbCacheKit
+import EmbCacheProviders
 import Hummingbird
 
 /// An answer other than 200, in OpenAI's error shape. Messages say what

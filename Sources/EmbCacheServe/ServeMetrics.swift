@@ -1,4 +1,6 @@
+import EmbCacheCore
 import EmbCacheKit
+import EmbCacheProviders
 import Prometheus
 
 /// The server's Prometheus metrics: requests and their latency, texts by

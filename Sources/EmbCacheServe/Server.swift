@@ -1,3 +1,4 @@
+import EmbCacheCore
 import EmbCacheKit
 import Foundation
 import Hummingbird

@@ -1,6 +1,8 @@
 import ArgumentParser
 import EmbCacheCLI
+import EmbCacheCore
 import EmbCacheKit
+import EmbCacheProviders
 import EmbCacheServe
 import Foundation
 

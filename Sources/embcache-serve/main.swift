@@ -1,5 +1,5 @@
 import EmbCacheCLI
-import EmbCacheKit
+import EmbCacheCore
 
 // `embcache serve`, which `embcache` runs in its place (see ServeLauncher):
 // the server framework is linked here only.

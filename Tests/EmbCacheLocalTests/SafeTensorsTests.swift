@@ -1,4 +1,3 @@
-import EmbCacheKit
 import EmbCacheLocal
 import Foundation
 import Testing

@@ -1,3 +1,6 @@
+import EmbCacheCore
+import EmbCacheStore
+
 /// `embcache copy`: moves vectors and their texts between two caches
 /// (SQLite and PostgreSQL, either way). Stores keep the first vector of a
 /// key, so running it again after an interruption copies what is missing

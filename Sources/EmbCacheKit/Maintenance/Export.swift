@@ -1,3 +1,6 @@
+import EmbCacheCore
+import EmbCacheStore
+
 /// `embcache export`: every vector of one model, as stored (never
 /// normalised), in the order the rows were written.
 public enum Exporter {

@@ -1,3 +1,6 @@
+import EmbCacheCore
+import EmbCacheProviders
+import EmbCacheStore
 import Foundation
 
 /// `embcache import`: vectors computed elsewhere, into one model's cache.

@@ -1,3 +1,6 @@
+import EmbCacheCore
+import EmbCacheProviders
+import EmbCacheStore
 import Foundation
 import Synchronization
 
@@ -460,7 +463,7 @@ public final class Pipeline {
 
     /// Splits texts, in order, into batches under both limits; a text over
     /// the byte limit goes alone.
-    static func batches(_ texts: [String], limits: BatchLimits) -> [[Int]] {
+    package static func batches(_ texts: [String], limits: BatchLimits) -> [[Int]] {
         var batches: [[Int]] = []
         var current: [Int] = []
         var bytes = 0

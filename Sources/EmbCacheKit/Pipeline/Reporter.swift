@@ -1,3 +1,5 @@
+import EmbCacheCore
+import EmbCacheProviders
 import Foundation
 import Synchronization
 

@@ -1,3 +1,6 @@
+import EmbCacheCore
+import EmbCacheProviders
+import EmbCacheStore
 import Foundation
 import Synchronization
 

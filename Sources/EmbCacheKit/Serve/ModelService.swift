@@ -1,3 +1,6 @@
+import EmbCacheCore
+import EmbCacheProviders
+import EmbCacheStore
 import Foundation
 import Synchronization
 
@@ -32,7 +35,7 @@ public struct ServedVectors: Sendable {
     public var shared: Int
 
     /// The vectors of `keys`, in their order, scaled to unit length.
-    init(keys: [CacheKey], _ vectors: [CacheKey: [Float]], counts: (hits: Int, misses: Int, shared: Int)) {
+    package init(keys: [CacheKey], _ vectors: [CacheKey: [Float]], counts: (hits: Int, misses: Int, shared: Int)) {
         var scaled: [CacheKey: [Float]] = [:]
         for (key, vector) in vectors { scaled[key] = outputVector(vector, normalize: true) }
         self.vectors = keys.map { scaled[$0]! }

@@ -1,3 +1,5 @@
+import EmbCacheCore
+
 /// The bodies `embcache serve` answers with, in the shapes of OpenAI's
 /// embeddings API, written as the filter writes its records: floats in
 /// their shortest round-trip form, base64 of little-endian float32.

@@ -1,3 +1,5 @@
+import EmbCacheCore
+
 /// `POST /v1/embeddings` as OpenAI documents it: `input` a string or an
 /// array of strings, `model`, `dimensions`, `encoding_format` float or
 /// base64; `user` and any other member are ignored, as OpenAI ignores

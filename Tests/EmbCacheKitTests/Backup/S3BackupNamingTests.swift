@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheBackup
 
 /// Which keys under a prefix a backup takes for its own, and so may delete
 /// (issue 23): only `GENERATION/FILE` as it writes them.

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
+@testable import EmbCacheProviders
 
 @Suite struct ModelCatalogTests {
     /// A directory of its own per test, removed when the test ends.

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
+@testable import EmbCacheProviders
 
 /// The reader against the examples of the TOML 1.0 specification
 /// (https://toml.io/en/v1.0.0) and the invalid documents it and toml-test

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 @Suite struct JSONScannerTests {
     func scan(_ text: String, path: [String] = ["text"], output: String? = "embedding") throws(JSONScanner.Failure)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 @Suite struct LineReaderTests {
     /// Reads `bytes` through a pipe in chunks of `chunk` bytes.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 @Suite struct RecordDecoderTests {
     func decode(_ text: String, field: String = "text", mode: InputMode = .jsonl) -> Record {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 @Suite struct CacheKeyTests {
     @Test func keyIsTheSHA512OfTheUTF8Bytes() {

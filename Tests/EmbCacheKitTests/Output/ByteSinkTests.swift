@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 @Suite struct ByteSinkTests {
     /// Starting write-back after each write changes nothing in what is

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 @Suite struct JSONLinesWriterTests {
     /// What a writer puts in a file for these rows.

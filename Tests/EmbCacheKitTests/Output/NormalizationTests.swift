@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 
 /// Output normalisation: the norm is summed in four lanes, so these check
 /// it against the plain running sum, and that no element is left out of it.

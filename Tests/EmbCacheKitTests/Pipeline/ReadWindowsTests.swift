@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import EmbCacheCore
 @testable import EmbCacheKit
 
 @Suite struct ReadWindowsTests {

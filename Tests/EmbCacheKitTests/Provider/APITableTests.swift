@@ -1,4 +1,4 @@
-import EmbCacheKit
+import EmbCacheProviders
 import Foundation
 import Testing
 

@@ -2,7 +2,8 @@ import CCurl
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
+@testable import EmbCacheProviders
 
 /// The pieces of the HTTP providers that need no server: reading answers,
 /// reading Retry-After, pacing.

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheProviders
 
 @Suite struct HashEmbedderTests {
     /// Pinned: these vectors are in users' caches under `hash-<d>`; a change

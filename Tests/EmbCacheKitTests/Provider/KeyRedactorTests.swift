@@ -1,6 +1,7 @@
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
+@testable import EmbCacheProviders
 
 /// What a provider's error may quote of a key, and what of it is printed.
 @Suite struct KeyRedactorTests {

@@ -2,7 +2,10 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import EmbCacheCore
 @testable import EmbCacheKit
+@testable import EmbCacheProviders
+@testable import EmbCacheStore
 
 /// ModelService against an in-memory store and a provider that records
 /// its batches: gathering, limits, one computation per text, failures that

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 @testable import EmbCachePostgres
+@testable import EmbCacheStore
 
 /// Registered migrations: in order, each once, the version recorded, a
 /// later version refused. On real SQLite files and, with the test server,

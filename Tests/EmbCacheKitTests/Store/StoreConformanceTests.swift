@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheCore
 @testable import EmbCachePostgres
+@testable import EmbCacheStore
 
 /// The engines every storage test runs on. PostgreSQL needs the server
 /// Scripts/test starts (`$EMBCACHE_TEST_POSTGRES`, an admin login).

@@ -1,7 +1,5 @@
 import Testing
 
-@testable import EmbCacheKit
-
 @Suite struct ConcurrentMapTests {
     /// Regression: counts just above the threshold made chunk ranges past
     /// the end (lower bound over upper) and trapped.

@@ -1,7 +1,9 @@
 import Synchronization
 import Testing
 
-@testable import EmbCacheKit
+@testable import EmbCacheBackup
+@testable import EmbCacheCore
+@testable import EmbCacheStore
 
 /// A clock whose time passes only when something sleeps on it, and that
 /// keeps every sleep.
