@@ -158,7 +158,7 @@ public final class ModelService: Sendable {
             /// Every vector was in the cache.
             case answered([CacheKey: [Float]])
             /// Some are waited for; `sent` when this request added misses.
-            case waiting(PendingRequest, sent: Bool, done: Bool)
+            case waiting(sent: Bool)
         }
         let outcome: Result<Outcome, ServeFailure> = state.withLock { state in
             guard !state.closing else { return .failure(.closing) }
@@ -196,17 +196,17 @@ public final class ModelService: Sendable {
                 }
             }
             guard let request else { return .success(.answered(hits)) }
-            let done = request.begin(hits: hits, misses: missed, shared: shared)
-            return .success(.waiting(request, sent: missed > 0, done: done))
+            // Still under the lock, so before any of its keys is resolved.
+            request.begin(hits: hits, misses: missed, shared: shared)
+            return .success(.waiting(sent: missed > 0))
         }
         switch outcome {
         case .failure(let failure):
             completion(.failure(failure))
         case .success(.answered(let hits)):
             completion(.success(ServedVectors(keys: keys, hits, counts: (hits.count, 0, 0))))
-        case .success(.waiting(let request, let sent, let done)):
+        case .success(.waiting(let sent)):
             if sent { wake.signal() }
-            if done { request.complete() }
         }
     }
 
@@ -361,14 +361,14 @@ final class PendingRequest: Sendable {
         self.completion = completion
     }
 
-    /// Records what the cache answered and how many keys are waited for;
-    /// true when none is.
-    func begin(hits: [CacheKey: [Float]], misses: Int, shared: Int) -> Bool {
+    /// Records what the cache answered and how many keys are waited for
+    /// (at least one: a request made for none is answered at once). Called
+    /// under the service's lock, before any of its keys can be resolved.
+    func begin(hits: [CacheKey: [Float]], misses: Int, shared: Int) {
         state.withLock {
             $0.vectors = hits
             $0.remaining = misses + shared
             $0.counts = (hits.count, misses, shared)
-            return $0.remaining == 0
         }
     }
 
@@ -389,7 +389,7 @@ final class PendingRequest: Sendable {
     }
 
     /// Answers, once: the vectors in the request's order, or the failure.
-    func complete() {
+    private func complete() {
         let answer: Result<ServedVectors, ServeFailure>? = state.withLock { state in
             guard !state.answered else { return nil }
             state.answered = true
