@@ -116,7 +116,7 @@ let package = Package(
             name: "EmbCacheKitTests",
             dependencies: [
                 "EmbCacheCore", "EmbCacheStore", "EmbCacheProviders", "EmbCacheBackup", "EmbCacheKit",
-                "EmbCachePostgres", "EmbCacheLocal", "EmbCacheServe",
+                "EmbCachePostgres", "EmbCacheLocal", "EmbCacheServe", "EmbCacheCLI",
             ]
         ),
         .testTarget(
