@@ -30,20 +30,39 @@ struct AddedTokens: Sendable {
     /// Added tokens of a `tokenizer.json`; those matched after
     /// normalisation would need the normaliser's offsets, and are refused.
     static func read(_ fields: JSONFields) throws -> AddedTokens {
+        let (raw, normalized) = try readBoth(fields)
+        if let token = normalized.first {
+            throw fields.place(
+                "unsupported added token \"\(String(decoding: token.bytes, as: UTF8.self))\" matched after normalisation"
+            )
+        }
+        return raw
+    }
+
+    /// Added tokens of a `tokenizer.json`: those found in the raw text, and
+    /// those (`"normalized": true`) found in the normalised text, as
+    /// all-mpnet-base-v2's `<unk>`.
+    static func readBoth(_ fields: JSONFields) throws -> (raw: AddedTokens, normalized: [Token]) {
         var tokens: [Token] = []
+        var normalized: [Token] = []
         for token in fields.object["added_tokens"] as? [[String: Any]] ?? [] {
             guard let content = token["content"] as? String, let id = (token["id"] as? NSNumber)?.int32Value else {
                 throw fields.place("an added token has no content or id")
             }
+            let entry = Token(
+                bytes: Array(content.utf8), id: id, lstrip: (token["lstrip"] as? Bool) ?? false,
+                rstrip: (token["rstrip"] as? Bool) ?? false)
             if (token["normalized"] as? Bool) == true {
-                throw fields.place("unsupported added token \"\(content)\" matched after normalisation")
+                guard !entry.lstrip && !entry.rstrip else {
+                    throw fields.place(
+                        "unsupported added token \"\(content)\" matched after normalisation with lstrip or rstrip")
+                }
+                normalized.append(entry)
+            } else {
+                tokens.append(entry)
             }
-            tokens.append(
-                Token(
-                    bytes: Array(content.utf8), id: id, lstrip: (token["lstrip"] as? Bool) ?? false,
-                    rstrip: (token["rstrip"] as? Bool) ?? false))
         }
-        return AddedTokens(tokens)
+        return (AddedTokens(tokens), normalized)
     }
 
     func split(_ text: String) -> [Segment] {

@@ -36,24 +36,51 @@ public struct BertNormalizer: Sendable, Equatable {
     /// so a long text cut at the token limit costs no more than its kept
     /// part and its memory stays that of one run.
     public func forEachWord(_ text: String, _ body: ([Unicode.Scalar]) -> Bool) {
+        forEachPiece(text, specials: NormalizedTokens()) { piece in
+            guard case .word(let word) = piece else { return true }
+            return body(word)
+        }
+    }
+
+    enum Piece {
+        case word([Unicode.Scalar])
+        case special(Int32)
+    }
+
+    /// As `forEachWord`, with the added tokens that `tokenizers` finds in
+    /// the normalised text cut out first. Such a token has no whitespace
+    /// (it is one word of the normalised text or inside one), so it lies
+    /// within one whitespace-separated run.
+    func forEachPiece(_ text: String, specials: NormalizedTokens, _ body: (Piece) -> Bool) {
         var run = String.UnicodeScalarView()
         var word: [Unicode.Scalar] = []
         func flush() -> Bool {
             guard !run.isEmpty else { return true }
             defer { run.removeAll(keepingCapacity: true) }
-            for scalar in normalized(String(run)) {
+            let scalars = normalized(String(run))
+            var index = 0
+            while index < scalars.count {
+                let scalar = scalars[index]
+                if let (id, length) = specials.match(scalars, at: index) {
+                    if !word.isEmpty, !body(.word(word)) { return false }
+                    word.removeAll(keepingCapacity: true)
+                    if !body(.special(id)) { return false }
+                    index += length
+                    continue
+                }
+                index += 1
                 if isBertWhitespace(scalar) {
-                    if !word.isEmpty, !body(word) { return false }
+                    if !word.isEmpty, !body(.word(word)) { return false }
                     word.removeAll(keepingCapacity: true)
                 } else if isBertPunctuation(scalar) {
-                    if !word.isEmpty, !body(word) { return false }
+                    if !word.isEmpty, !body(.word(word)) { return false }
                     word.removeAll(keepingCapacity: true)
-                    if !body([scalar]) { return false }
+                    if !body(.word([scalar])) { return false }
                 } else {
                     word.append(scalar)
                 }
             }
-            if !word.isEmpty, !body(word) { return false }
+            if !word.isEmpty, !body(.word(word)) { return false }
             word.removeAll(keepingCapacity: true)
             return true
         }
@@ -120,6 +147,31 @@ public struct BertNormalizer: Sendable, Equatable {
             scalars = lowered
         }
         return scalars
+    }
+}
+
+/// Added tokens matched in normalised text, each as the normaliser leaves
+/// its content; the longest first where several start at one place.
+struct NormalizedTokens: Sendable {
+    private var tokens: [(scalars: [Unicode.Scalar], id: Int32)] = []
+
+    init() {}
+
+    init(_ tokens: [AddedTokens.Token], normalizer: BertNormalizer) {
+        self.tokens = tokens.map { (normalizer.normalized(String(decoding: $0.bytes, as: UTF8.self)), $0.id) }
+            .filter { !$0.0.isEmpty }
+            .sorted { $0.0.count > $1.0.count }
+    }
+
+    var isEmpty: Bool { tokens.isEmpty }
+
+    func match(_ scalars: [Unicode.Scalar], at index: Int) -> (id: Int32, length: Int)? {
+        for token in tokens where index + token.scalars.count <= scalars.count {
+            if scalars[index..<(index + token.scalars.count)].elementsEqual(token.scalars) {
+                return (token.id, token.scalars.count)
+            }
+        }
+        return nil
     }
 }
 

@@ -14,6 +14,8 @@ public struct BertTokenizer: Sendable {
     /// Tokens such as `[CLS]` or `[MASK]` written in a text: found in the
     /// raw text before normalisation and kept whole.
     let specialTokens: AddedTokens
+    /// Tokens found in the normalised text instead (`"normalized": true`).
+    let normalizedTokens: NormalizedTokens
 
     public init(
         normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32,
@@ -24,12 +26,16 @@ public struct BertTokenizer: Sendable {
             added: AddedTokens(specialTokens.map { AddedTokens.Token(bytes: Array($0.key.utf8), id: $0.value) }))
     }
 
-    init(normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32, added: AddedTokens) {
+    init(
+        normalizer: BertNormalizer, wordPiece: WordPiece, classifier: Int32, separator: Int32, added: AddedTokens,
+        normalized: [AddedTokens.Token] = []
+    ) {
         self.normalizer = normalizer
         self.wordPiece = wordPiece
         self.classifier = classifier
         self.separator = separator
         specialTokens = added
+        normalizedTokens = NormalizedTokens(normalized, normalizer: normalizer)
     }
 
     /// The ids of `text`, `[CLS]` and `[SEP]` included, at most `maxLength`
@@ -43,8 +49,11 @@ public struct BertTokenizer: Sendable {
                 ids.append(id)
                 if ids.count >= room { break segments }
             case .text(let part):
-                normalizer.forEachWord(part) { word in
-                    wordPiece.append(word, to: &ids)
+                normalizer.forEachPiece(part, specials: normalizedTokens) { piece in
+                    switch piece {
+                    case .word(let word): wordPiece.append(word, to: &ids)
+                    case .special(let id): ids.append(id)
+                    }
                     return ids.count < room
                 }
                 if ids.count >= room { break segments }
@@ -109,9 +118,10 @@ public struct BertTokenizer: Sendable {
             vocabulary: vocabulary, unknown: unknown, prefix: try model.string("continuing_subword_prefix") ?? "##",
             maxCharactersPerWord: try model.integer("max_input_chars_per_word") ?? 100)
         let (classifier, separator) = try specialTokens(fields, vocabulary: vocabulary, directory: directory)
-        let added = try AddedTokens.read(fields)
+        let (added, normalized) = try AddedTokens.readBoth(fields)
         return BertTokenizer(
-            normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator, added: added)
+            normalizer: normalizer, wordPiece: wordPiece, classifier: classifier, separator: separator, added: added,
+            normalized: normalized)
     }
 
     /// [CLS] and [SEP] from the post-processor: BERT's `[CLS] $A [SEP]`,
