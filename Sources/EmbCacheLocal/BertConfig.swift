@@ -1,7 +1,9 @@
-/// The shape of a BERT encoder, from the model directory's `config.json`.
-/// Anything but a BertModel with absolute positions and exact GELU is
-/// refused by name: running it as BERT would give wrong vectors silently.
+/// The shape of a BERT-like encoder (BERT, XLM-RoBERTa or MPNet), from the
+/// model directory's `config.json`. Anything else, or absolute positions
+/// and exact GELU missing, is refused by name: running it as BERT would
+/// give wrong vectors silently.
 public struct BertConfig: Sendable, Equatable {
+    public var architecture: EncoderArchitecture = .bert
     public var hiddenSize: Int
     public var layers: Int
     public var heads: Int
@@ -10,8 +12,17 @@ public struct BertConfig: Sendable, Equatable {
     public var vocabularySize: Int
     public var typeVocabularySize: Int
     public var layerNormEpsilon: Float
+    /// RoBERTa's and MPNet's positions: a token's position is this index
+    /// + 1 + the count of tokens before it that are not padding; a padding
+    /// token's is the index itself. nil: BERT's 0, 1, 2, ….
+    public var paddingIndex: Int?
+    /// Rows of MPNet's relative attention bias table.
+    public var relativeAttentionBuckets = 0
 
     public var headSize: Int { hiddenSize / heads }
+
+    /// Tokens a sequence may have before the position table runs out.
+    public var longestSequence: Int { maxPositions - (paddingIndex.map { $0 + 1 } ?? 0) }
 
     public init(
         hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int, vocabularySize: Int,
@@ -31,11 +42,16 @@ public struct BertConfig: Sendable, Equatable {
         let fields = try directory.object("config.json")
         let architectures = (fields.object["architectures"] as? [String]) ?? []
         let modelType = try fields.string("model_type")
-        guard modelType == "bert" || (modelType == nil && architectures.contains(where: { $0.hasPrefix("Bert") }))
-        else {
+        let architecture: EncoderArchitecture
+        if let known = modelType.flatMap(EncoderArchitecture.init(rawValue:)) {
+            architecture = known
+        } else if modelType == nil && architectures.contains(where: { $0.hasPrefix("Bert") }) {
+            architecture = .bert
+        } else {
             let named = modelType.map { "model_type \"\($0)\"" } ?? "architectures \(architectures)"
             throw fields.place(
-                "unsupported architecture: \(named); the local provider runs BERT models (model_type \"bert\")")
+                "unsupported architecture: \(named); the local provider runs BERT, XLM-RoBERTa and MPNet models (model_type \(EncoderArchitecture.supportedNames))"
+            )
         }
         if let activation = try fields.string("hidden_act"), activation != "gelu" {
             throw fields.place("unsupported hidden_act \"\(activation)\" (the local provider runs \"gelu\")")
@@ -44,15 +60,36 @@ public struct BertConfig: Sendable, Equatable {
             throw fields.place(
                 "unsupported position_embedding_type \"\(positions)\" (the local provider runs \"absolute\")")
         }
-        let config = BertConfig(
+        var config = BertConfig(
             hiddenSize: try fields.requiredInteger("hidden_size"),
             layers: try fields.requiredInteger("num_hidden_layers"),
             heads: try fields.requiredInteger("num_attention_heads"),
             intermediateSize: try fields.requiredInteger("intermediate_size"),
             maxPositions: try fields.requiredInteger("max_position_embeddings", atLeast: 3),
             vocabularySize: try fields.requiredInteger("vocab_size"),
-            typeVocabularySize: try fields.integer("type_vocab_size") ?? 2,
-            layerNormEpsilon: Float(try fields.double("layer_norm_eps") ?? 1e-12))
+            typeVocabularySize: try fields.integer("type_vocab_size") ?? (architecture == .bert ? 2 : 1),
+            layerNormEpsilon: Float(try fields.double("layer_norm_eps") ?? (architecture == .mpnet ? 1e-5 : 1e-12)))
+        config.architecture = architecture
+        switch architecture {
+        case .bert: break
+        case .xlmRoberta:
+            config.paddingIndex = try fields.integer("pad_token_id") ?? 1
+        case .mpnet:
+            // MPNetModel takes 1 whatever pad_token_id says.
+            config.paddingIndex = 1
+            config.relativeAttentionBuckets = try fields.integer("relative_attention_num_buckets") ?? 32
+            guard config.relativeAttentionBuckets >= RelativePositionBuckets.count else {
+                throw fields.place(
+                    "\"relative_attention_num_buckets\" is \(config.relativeAttentionBuckets), less than the \(RelativePositionBuckets.count) buckets MPNetModel uses"
+                )
+            }
+        }
+        if let padding = config.paddingIndex {
+            guard padding >= 0, padding < config.vocabularySize, config.longestSequence >= 3 else {
+                throw fields.place(
+                    "\"pad_token_id\" \(padding) leaves no room in \(config.maxPositions) positions for <s> text </s>")
+            }
+        }
         guard config.hiddenSize % config.heads == 0 else {
             throw fields.place(
                 "hidden_size \(config.hiddenSize) is not a multiple of num_attention_heads \(config.heads)")

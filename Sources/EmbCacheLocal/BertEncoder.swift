@@ -1,4 +1,6 @@
-/// The BERT encoder and sentence-transformers' pooling, on the CPU. A batch
+/// The BERT encoder (and XLM-RoBERTa's and MPNet's, which differ only in
+/// positions and attention bias) and sentence-transformers' pooling, on the
+/// CPU. A batch
 /// is packed: its sequences' tokens stacked with no padding, so every
 /// projection is one matrix product over real tokens only, and attention
 /// runs per sequence and head over that sequence's own length (which is
@@ -59,6 +61,12 @@ struct BertEncoder: Sendable {
         }
 
         embedTokens(sequences, into: x.pointer)
+        // MPNet's bias depends on the relative position only: one table per
+        // pack, the same in every layer (MPNetEncoder computes it once).
+        let longest = sequences.map(\.count).max() ?? 0
+        let positionBias = weights.relativeAttentionBias.map {
+            RelativePositionBuckets.table(bias: $0, heads: config.heads, longest: longest)
+        }
         for layer in weights.layers {
             blas.linear(
                 x.pointer, rows: total, inputs: h, weight: layer.qkvWeight, bias: layer.qkvBias, outputs: 3 * h,
@@ -66,7 +74,7 @@ struct BertEncoder: Sendable {
             for (index, sequence) in sequences.enumerated() {
                 attend(
                     qkv: qkv.pointer + starts[index] * 3 * h, length: sequence.count, scores: scores.pointer,
-                    into: context.pointer + starts[index] * h)
+                    positionBias: positionBias, longest: longest, into: context.pointer + starts[index] * h)
             }
             blas.linear(
                 context.pointer, rows: total, inputs: h, weight: layer.attentionOutWeight,
@@ -88,16 +96,21 @@ struct BertEncoder: Sendable {
         return sequences.indices.map { pool(x.pointer + starts[$0] * h, length: sequences[$0].count) }
     }
 
-    /// Word + position + token type 0, then LayerNorm.
+    /// Word + position + token type 0 (where the model has token types),
+    /// then LayerNorm.
     private func embedTokens(_ sequences: [[Int32]], into x: UnsafeMutablePointer<Float>) {
         let h = config.hiddenSize
         var row = x
         for sequence in sequences {
-            for (position, id) in sequence.enumerated() {
+            var positions = config.positions(of: sequence).makeIterator()
+            for id in sequence {
                 let word = weights.wordEmbeddings.pointer + Int(id) * h
-                let place = weights.positionEmbeddings.pointer + position * h
-                let type = weights.typeEmbeddings.pointer
-                for i in 0..<h { row[i] = word[i] + place[i] + type[i] }
+                let place = weights.positionEmbeddings.pointer + positions.next()! * h
+                if let type = weights.typeEmbeddings?.pointer {
+                    for i in 0..<h { row[i] = word[i] + place[i] + type[i] }
+                } else {
+                    for i in 0..<h { row[i] = word[i] + place[i] }
+                }
                 row += h
             }
         }
@@ -109,9 +122,11 @@ struct BertEncoder: Sendable {
 
     /// Self-attention of one sequence: per head, softmax(Q·Kᵀ/√d)·V, each a
     /// BLAS product over the head's columns of the stacked projections.
+    /// MPNet's relative position bias, when given, is added to the scaled
+    /// scores: the scores start as the bias and the product is added.
     private func attend(
-        qkv: UnsafeMutablePointer<Float>, length: Int, scores: UnsafeMutablePointer<Float>,
-        into context: UnsafeMutablePointer<Float>
+        qkv: UnsafeMutablePointer<Float>, length: Int, scores: UnsafeMutablePointer<Float>, positionBias: [Float]?,
+        longest: Int, into context: UnsafeMutablePointer<Float>
     ) {
         let h = config.hiddenSize
         let d = config.headSize
@@ -122,8 +137,20 @@ struct BertEncoder: Sendable {
             let q = qkv + head * d
             let k = q + h
             let v = q + 2 * h
+            var start: Float = 0
+            if let positionBias {
+                let width = 2 * longest - 1
+                positionBias.withUnsafeBufferPointer { table in
+                    for query in 0..<length {
+                        // Key `key` is `key - query` tokens after the query.
+                        let first = table.baseAddress! + head * width + (longest - 1) - query
+                        (scores + query * length).update(from: first, count: length)
+                    }
+                }
+                start = 1
+            }
             blas.sgemm(
-                BLAS.rowMajor, BLAS.noTranspose, BLAS.transpose, n, n, Int32(d), scale, q, stride, k, stride, 0,
+                BLAS.rowMajor, BLAS.noTranspose, BLAS.transpose, n, n, Int32(d), scale, q, stride, k, stride, start,
                 scores, n)
             softmaxRows(scores, rows: length, width: length)
             blas.sgemm(
@@ -138,13 +165,31 @@ struct BertEncoder: Sendable {
         switch pooling {
         case .cls:
             for i in 0..<h { vector[i] = rows[i] }
-        case .mean:
+        case .lastToken:
+            let row = rows + (length - 1) * h
+            for i in 0..<h { vector[i] = row[i] }
+        case .max:
+            for i in 0..<h { vector[i] = rows[i] }
+            for token in 1..<max(length, 1) {
+                let row = rows + token * h
+                for i in 0..<h where row[i] > vector[i] { vector[i] = row[i] }
+            }
+        case .mean, .meanSquareRootLength:
             for token in 0..<length {
                 let row = rows + token * h
                 for i in 0..<h { vector[i] += row[i] }
             }
-            let inverse = 1 / Float(length)
-            for i in 0..<h { vector[i] *= inverse }
+            // Divided, not multiplied by an inverse: as sentence-transformers.
+            let divisor = pooling == .mean ? Float(length) : Float(length).squareRoot()
+            for i in 0..<h { vector[i] /= divisor }
+        case .weightedMean:
+            for token in 0..<length {
+                let row = rows + token * h
+                let weight = Float(token + 1)
+                for i in 0..<h { vector[i] += row[i] * weight }
+            }
+            let divisor = Float(length * (length + 1) / 2)
+            for i in 0..<h { vector[i] /= divisor }
         }
         if normalize {
             // As torch.nn.functional.normalize: the norm is at least 1e-12.

@@ -41,26 +41,49 @@ struct BertLayerWeights: @unchecked Sendable {
 struct BertWeights: @unchecked Sendable {
     let wordEmbeddings: FloatBuffer
     let positionEmbeddings: FloatBuffer
-    let typeEmbeddings: FloatBuffer
+    /// Token type 0's row; MPNet has none.
+    let typeEmbeddings: FloatBuffer?
     let embeddingNormWeight: FloatBuffer
     let embeddingNormBias: FloatBuffer
     let layers: [BertLayerWeights]
+    /// MPNet's [buckets, heads] relative attention bias.
+    let relativeAttentionBias: FloatBuffer?
 
-    /// Tensor names of BertModel, with or without the `bert.` prefix that
-    /// checkpoints saved from a task model carry.
-    static func prefix(in tensors: SafeTensors) -> String? {
-        ["", "bert.", "model."].first { tensors.entries["\($0)embeddings.word_embeddings.weight"] != nil }
+    /// The prefix the tensor names carry: none for a base model saved as
+    /// such, `bert.`, `roberta.` or `mpnet.` for one saved from a task
+    /// model.
+    static func prefix(in tensors: SafeTensors, architecture: EncoderArchitecture) -> String? {
+        architecture.tensorPrefixes.first { tensors.entries["\($0)embeddings.word_embeddings.weight"] != nil }
+    }
+
+    /// A layer's tensor names below `encoder.layer.N.`: BERT's and
+    /// XLM-RoBERTa's, or MPNet's (one `attn` module, its LayerNorm beside it).
+    struct LayerNames {
+        var query, key, value, attentionOut, attentionNorm: String
+
+        init(_ architecture: EncoderArchitecture) {
+            switch architecture {
+            case .bert, .xlmRoberta:
+                (query, key, value) = ("attention.self.query", "attention.self.key", "attention.self.value")
+                (attentionOut, attentionNorm) = ("attention.output.dense", "attention.output.LayerNorm")
+            case .mpnet:
+                (query, key, value) = ("attention.attn.q", "attention.attn.k", "attention.attn.v")
+                (attentionOut, attentionNorm) = ("attention.attn.o", "attention.LayerNorm")
+            }
+        }
     }
 
     static func load(_ tensors: SafeTensors, config: BertConfig) throws -> BertWeights {
-        guard let prefix = prefix(in: tensors) else {
+        let architecture = config.architecture
+        let kind = architecture == .bert ? "a BERT" : architecture == .mpnet ? "an MPNet" : "an XLM-RoBERTa"
+        guard let prefix = prefix(in: tensors, architecture: architecture) else {
             throw EmbCacheError.configuration(
-                "\(tensors.path): no tensor \"embeddings.word_embeddings.weight\": not a BERT model's weights")
+                "\(tensors.path): no tensor \"embeddings.word_embeddings.weight\": not \(kind) model's weights")
         }
         func tensor(_ name: String, _ shape: [Int]) throws -> FloatBuffer {
             let full = prefix + name
             guard let entry = tensors.entries[full] else {
-                throw EmbCacheError.configuration("\(tensors.path): no tensor \"\(full)\", which a BERT model has")
+                throw EmbCacheError.configuration("\(tensors.path): no tensor \"\(full)\", which \(kind) model has")
             }
             guard entry.shape == shape else {
                 throw EmbCacheError.configuration(
@@ -70,28 +93,27 @@ struct BertWeights: @unchecked Sendable {
         }
         let h = config.hiddenSize
         let i = config.intermediateSize
+        let names = LayerNames(architecture)
         var layers: [BertLayerWeights] = []
         for index in 0..<config.layers {
             let name = "encoder.layer.\(index)."
-            let parts = try ["query", "key", "value"].map { (part) throws in
-                (
-                    try tensor(name + "attention.self.\(part).weight", [h, h]),
-                    try tensor(name + "attention.self.\(part).bias", [h])
-                )
-            }
             let qkvWeight = FloatBuffer(count: 3 * h * h)
             let qkvBias = FloatBuffer(count: 3 * h)
-            for (offset, part) in parts.enumerated() {
-                (qkvWeight.pointer + offset * h * h).update(from: part.0.pointer, count: h * h)
-                (qkvBias.pointer + offset * h).update(from: part.1.pointer, count: h)
+            // One part at a time, so at most one part's copy is alive
+            // beside the stacked matrix.
+            for (offset, part) in [names.query, names.key, names.value].enumerated() {
+                let weight = try tensor(name + part + ".weight", [h, h])
+                (qkvWeight.pointer + offset * h * h).update(from: weight.pointer, count: h * h)
+                let bias = try tensor(name + part + ".bias", [h])
+                (qkvBias.pointer + offset * h).update(from: bias.pointer, count: h)
             }
             layers.append(
                 BertLayerWeights(
                     qkvWeight: qkvWeight, qkvBias: qkvBias,
-                    attentionOutWeight: try tensor(name + "attention.output.dense.weight", [h, h]),
-                    attentionOutBias: try tensor(name + "attention.output.dense.bias", [h]),
-                    attentionNormWeight: try tensor(name + "attention.output.LayerNorm.weight", [h]),
-                    attentionNormBias: try tensor(name + "attention.output.LayerNorm.bias", [h]),
+                    attentionOutWeight: try tensor(name + names.attentionOut + ".weight", [h, h]),
+                    attentionOutBias: try tensor(name + names.attentionOut + ".bias", [h]),
+                    attentionNormWeight: try tensor(name + names.attentionNorm + ".weight", [h]),
+                    attentionNormBias: try tensor(name + names.attentionNorm + ".bias", [h]),
                     intermediateWeight: try tensor(name + "intermediate.dense.weight", [i, h]),
                     intermediateBias: try tensor(name + "intermediate.dense.bias", [i]),
                     outputWeight: try tensor(name + "output.dense.weight", [h, i]),
@@ -99,16 +121,21 @@ struct BertWeights: @unchecked Sendable {
                     outputNormWeight: try tensor(name + "output.LayerNorm.weight", [h]),
                     outputNormBias: try tensor(name + "output.LayerNorm.bias", [h])))
         }
-        if tensors.entries[prefix + "encoder.layer.\(config.layers).attention.self.query.weight"] != nil {
+        if tensors.entries[prefix + "encoder.layer.\(config.layers).\(names.query).weight"] != nil {
             throw EmbCacheError.configuration(
                 "\(tensors.path): holds more encoder layers than config.json's num_hidden_layers \(config.layers)")
         }
         return BertWeights(
             wordEmbeddings: try tensor("embeddings.word_embeddings.weight", [config.vocabularySize, h]),
             positionEmbeddings: try tensor("embeddings.position_embeddings.weight", [config.maxPositions, h]),
-            typeEmbeddings: try tensor("embeddings.token_type_embeddings.weight", [config.typeVocabularySize, h]),
+            typeEmbeddings: architecture == .mpnet
+                ? nil : try tensor("embeddings.token_type_embeddings.weight", [config.typeVocabularySize, h]),
             embeddingNormWeight: try tensor("embeddings.LayerNorm.weight", [h]),
             embeddingNormBias: try tensor("embeddings.LayerNorm.bias", [h]),
-            layers: layers)
+            layers: layers,
+            relativeAttentionBias: architecture == .mpnet
+                ? try tensor(
+                    "encoder.relative_attention_bias.weight", [config.relativeAttentionBuckets, config.heads])
+                : nil)
     }
 }

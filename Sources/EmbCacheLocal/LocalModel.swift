@@ -3,15 +3,16 @@ import EmbCacheCore
 import Foundation
 import Glibc
 
-/// A sentence-transformers BERT model read from its directory: the configs,
-/// the tokenizer and the weights, every shape checked, and the SHA-256 of
-/// `model.safetensors`, which names the model in the cache.
+/// A sentence-transformers model (BERT, XLM-RoBERTa or MPNet) read from its
+/// directory: the configs, the tokenizer and the weights, every shape
+/// checked, and the SHA-256 of `model.safetensors`, which names the model
+/// in the cache.
 public final class LocalModel: @unchecked Sendable {
     public let directory: String
     public let config: BertConfig
     public let sentenceConfig: SentenceTransformerConfig
     public let tokenizer: LocalTokenizer
-    /// Tokens per text, [CLS] and [SEP] included.
+    /// Tokens per text, [CLS] and [SEP] (or <s> and </s>) included.
     public let maxLength: Int
     /// Lower-case hex SHA-256 of model.safetensors.
     public let weightsDigest: String
@@ -33,7 +34,7 @@ public final class LocalModel: @unchecked Sendable {
             )
         }
         self.tokenizer = tokenizer
-        maxLength = min(sentenceConfig.maxSequenceLength ?? config.maxPositions, config.maxPositions)
+        maxLength = min(sentenceConfig.maxSequenceLength ?? config.longestSequence, config.longestSequence)
         guard directory.exists(Self.weightsFile) else {
             throw directory.error(
                 Self.weightsFile,

@@ -3,11 +3,32 @@ import EmbCacheCore
 /// What sentence-transformers does around the encoder, from `modules.json`,
 /// the pooling module's `config.json` and `sentence_bert_config.json`.
 public struct SentenceTransformerConfig: Sendable, Equatable {
-    public enum Pooling: String, Sendable {
+    /// The pooling modes, named as `pooling_mode` names them.
+    public enum Pooling: String, Sendable, CaseIterable {
         /// The mean of every token's output (padding excluded).
         case mean
-        /// The first token's output, [CLS].
+        /// The first token's output, [CLS] or <s>.
         case cls
+        /// Each component's largest value over the tokens.
+        case max
+        /// The sum of the tokens' outputs over √(token count).
+        case meanSquareRootLength = "mean_sqrt_len_tokens"
+        /// The mean weighted by position: the first token 1, the next 2, ….
+        case weightedMean = "weightedmean"
+        /// The last token's output, [SEP] or </s>.
+        case lastToken = "lasttoken"
+
+        /// The key of the older format: `pooling_mode_cls_token` and so on.
+        var legacyKey: String {
+            switch self {
+            case .mean: "mean_tokens"
+            case .cls: "cls_token"
+            case .max: "max_tokens"
+            case .meanSquareRootLength: "mean_sqrt_len_tokens"
+            case .weightedMean: "weightedmean_tokens"
+            case .lastToken: "lasttoken"
+            }
+        }
     }
 
     public var pooling: Pooling
@@ -59,20 +80,7 @@ public struct SentenceTransformerConfig: Sendable, Equatable {
 
         let poolingFile = poolingPath + "/config.json"
         let poolingFields = try directory.object(poolingFile)
-        var modes: [String] = []
-        for key in poolingFields.object.keys.sorted() where key.hasPrefix("pooling_mode_") {
-            if try poolingFields.bool(key) == true { modes.append(String(key.dropFirst("pooling_mode_".count))) }
-        }
-        let pooling: Pooling
-        switch modes {
-        case ["mean_tokens"]: pooling = .mean
-        case ["cls_token"]: pooling = .cls
-        default:
-            throw directory.error(
-                poolingFile,
-                "unsupported pooling \(modes.isEmpty ? "(none)" : modes.joined(separator: " + ")) (the local provider pools by mean_tokens or cls_token)"
-            )
-        }
+        let pooling = try readPooling(poolingFields, file: poolingFile, directory: directory)
 
         var maxLength: Int?
         var lowercase = false
@@ -90,6 +98,43 @@ public struct SentenceTransformerConfig: Sendable, Equatable {
         config.poolsPrompt = try poolingFields.bool("include_prompt") ?? true
         try config.readPrompts(directory)
         return config
+    }
+
+    /// One pooling mode, from `pooling_mode` (sentence-transformers 5 and
+    /// later write it: a name or a list) or else the older
+    /// `pooling_mode_*` booleans, none of which set means mean, as
+    /// sentence-transformers reads them. Concatenated modes are refused.
+    private static func readPooling(_ fields: JSONFields, file: String, directory: ModelDirectory) throws -> Pooling {
+        let supported = Pooling.allCases.map(\.rawValue).joined(separator: ", ")
+        if fields.has("pooling_mode") {
+            let names: [String]
+            if let name = fields.object["pooling_mode"] as? String {
+                names = [name]
+            } else if let list = fields.object["pooling_mode"] as? [String] {
+                names = list
+            } else {
+                throw fields.place("\"pooling_mode\" is not a name or a list of names")
+            }
+            guard names.count == 1, let pooling = Pooling(rawValue: names[0]) else {
+                throw directory.error(
+                    file,
+                    "unsupported pooling \(names.isEmpty ? "(none)" : names.joined(separator: " + ")) (the local provider pools by one of \(supported))"
+                )
+            }
+            return pooling
+        }
+        var modes: [String] = []
+        for key in fields.object.keys.sorted() where key.hasPrefix("pooling_mode_") {
+            if try fields.bool(key) == true { modes.append(String(key.dropFirst("pooling_mode_".count))) }
+        }
+        if modes.isEmpty { return .mean }
+        guard modes.count == 1, let pooling = Pooling.allCases.first(where: { $0.legacyKey == modes[0] }) else {
+            throw directory.error(
+                file,
+                "unsupported pooling \(modes.joined(separator: " + ")) (the local provider pools by one of \(Pooling.allCases.map(\.legacyKey).joined(separator: ", ")))"
+            )
+        }
+        return pooling
     }
 
     public static let promptsFile = "config_sentence_transformers.json"

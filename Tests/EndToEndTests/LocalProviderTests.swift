@@ -340,6 +340,15 @@ private func dot(_ a: [Double], _ b: [Double]) -> Double {
             },
             message: "1_Pooling/config.json: unsupported pooling max_tokens \\+ mean_tokens"),
         Case(
+            name: "two poolings named by pooling_mode",
+            damage: {
+                try edit($0, "1_Pooling/config.json") {
+                    $0.replacingOccurrences(
+                        of: "\"pooling_mode_mean_tokens\": true", with: "\"pooling_mode\": [\"mean\", \"max\"]")
+                }
+            },
+            message: "1_Pooling/config.json: unsupported pooling mean \\+ max \\(the local provider pools by one of "),
+        Case(
             name: "unsupported module",
             damage: {
                 try edit($0, "modules.json") {
