@@ -85,7 +85,7 @@ public struct BertConfig: Sendable, Equatable {
             }
         }
         if let padding = config.paddingIndex {
-            guard padding >= 0, padding < config.vocabularySize, config.longestSequence >= 3 else {
+            guard padding >= 0, config.longestSequence >= 3 else {
                 throw fields.place(
                     "\"pad_token_id\" \(padding) leaves no room in \(config.maxPositions) positions for <s> text </s>")
             }

@@ -1,10 +1,9 @@
 /// The BERT encoder (and XLM-RoBERTa's and MPNet's, which differ only in
-/// positions and attention bias) and sentence-transformers' pooling, on the
-/// CPU. A batch
-/// is packed: its sequences' tokens stacked with no padding, so every
-/// projection is one matrix product over real tokens only, and attention
-/// runs per sequence and head over that sequence's own length (which is
-/// what the attention mask leaves of a padded batch).
+/// positions and attention bias) and sentence-transformers' pooling, on
+/// the CPU. A batch is packed: its sequences' tokens stacked with no
+/// padding, so every projection is one matrix product over real tokens
+/// only, and attention runs per sequence and head over that sequence's own
+/// length (which is what the attention mask leaves of a padded batch).
 struct BertEncoder: Sendable {
     let blas: BLAS
     let config: BertConfig

@@ -3,10 +3,11 @@ import EmbCacheProviders
 import Foundation
 import Synchronization
 
-/// `local`: a sentence-transformers BERT model run inside embcache. One
-/// batch at a time uses every core: its texts are tokenized in parallel,
-/// sorted by length and cut into packs of similar length, and the packs
-/// are encoded side by side, each on one core with single-threaded BLAS.
+/// `local`: a sentence-transformers model (BERT, XLM-RoBERTa or MPNet) run
+/// inside embcache. One batch at a time uses every core: its texts are
+/// tokenized in parallel, sorted by length and cut into packs of similar
+/// length, and the packs are encoded side by side, each on one core with
+/// single-threaded BLAS.
 public final class LocalProvider: EmbeddingProvider, ProviderFactory, @unchecked Sendable {
     public let model: LocalModel
     public var name: String { "local" }
