@@ -163,8 +163,6 @@ struct NormalizedTokens: Sendable {
             .sorted { $0.0.count > $1.0.count }
     }
 
-    var isEmpty: Bool { tokens.isEmpty }
-
     func match(_ scalars: [Unicode.Scalar], at index: Int) -> (id: Int32, length: Int)? {
         for token in tokens where index + token.scalars.count <= scalars.count {
             if scalars[index..<(index + token.scalars.count)].elementsEqual(token.scalars) {

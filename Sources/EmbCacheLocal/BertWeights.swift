@@ -75,7 +75,7 @@ struct BertWeights: @unchecked Sendable {
 
     static func load(_ tensors: SafeTensors, config: BertConfig) throws -> BertWeights {
         let architecture = config.architecture
-        let kind = architecture == .bert ? "a BERT" : architecture == .mpnet ? "an MPNet" : "an XLM-RoBERTa"
+        let kind = architecture.modelName
         guard let prefix = prefix(in: tensors, architecture: architecture) else {
             throw EmbCacheError.configuration(
                 "\(tensors.path): no tensor \"embeddings.word_embeddings.weight\": not \(kind) model's weights")

@@ -18,6 +18,15 @@ public enum EncoderArchitecture: String, Sendable, CaseIterable {
     /// The model_type values, for messages.
     static var supportedNames: String { Self.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
 
+    /// "a BERT", "an XLM-RoBERTa" or "an MPNet", for messages.
+    var modelName: String {
+        switch self {
+        case .bert: "a BERT"
+        case .xlmRoberta: "an XLM-RoBERTa"
+        case .mpnet: "an MPNet"
+        }
+    }
+
     /// Prefixes that checkpoints saved from a task model put before the
     /// base model's tensor names.
     var tensorPrefixes: [String] {
