@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmbCacheCore
 import EmbCacheKit
+import EmbCacheLocal
 import EmbCacheProviders
 import Glibc
 
@@ -266,6 +267,10 @@ public struct FilterOptions {
         settings.known = KnownModels(catalog: catalog, storage: storage)
         var (choice, identity) = try settings.resolve(model: model, environment: environment, offline: offline)
         let prompt = try settings.prompt(of: choice)
+        if runtime.verbose && !runtime.quiet, case .builtIn(let factory) = choice, let local = factory as? LocalProvider
+        {
+            Reporter.writeStderr("embcache: local provider: \(local.matrixLibrary)\n")
+        }
         if offline { choice = .none }
         var configuration = FilterConfiguration(
             inputs: input.files, identity: identity, provider: choice,

@@ -32,6 +32,10 @@ public final class LocalProvider: EmbeddingProvider, ProviderFactory, @unchecked
             normalize: model.sentenceConfig.normalize)
     }
 
+    /// The BLAS library the products run on and, for OpenBLAS, its kernels
+    /// ("libopenblas.so.0, Zen kernels"), as `--verbose` says it.
+    public var matrixLibrary: String { encoder.blas.description }
+
     public var providerName: String { "local" }
     public func makeProvider() -> any EmbeddingProvider { self }
 
