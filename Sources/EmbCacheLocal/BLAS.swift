@@ -16,9 +16,10 @@ import Glibc
 /// OpenBLAS picks its kernels for the CPU when it is loaded, unless
 /// `OPENBLAS_CORETYPE` names others. Machines set that variable to protect
 /// older OpenBLAS builds (numpy's wheels, say) from their bugs, and
-/// Debian's OpenBLAS then runs the encoder on kernels of an older CPU: the
-/// same run took 1.2× as long on this Zen 3 with Sandybridge's, and 1.7 to
-/// 2.4× on a machine with AVX-512. The default library is therefore loaded
+/// Debian's OpenBLAS then runs the encoder on kernels of an older CPU: on
+/// a Zen 3 a run took 1.2× as long with Sandybridge's and 3.5× with
+/// Prescott's, and 1.7 to 2.4× on a machine with AVX-512 whose variables
+/// named Haswell's. The default library is therefore loaded
 /// with the variable out of its sight; a library named by `EMBCACHE_BLAS`
 /// sees the environment as it is.
 struct BLAS: @unchecked Sendable {
@@ -89,7 +90,9 @@ struct BLAS: @unchecked Sendable {
     /// the environment meanwhile sees every other variable where it was
     /// (unsetenv and setenv would move or reallocate the array under it).
     /// Only the load in `body` misses the variable; the environment that
-    /// child processes get is unchanged.
+    /// child processes get afterwards is unchanged. embcache itself never
+    /// calls setenv, which could reallocate the array meanwhile; the one
+    /// load happens once per process.
     private static func withoutCoreType<T>(_ body: () -> T) -> T {
         let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
         guard let entries = table else { return body() }
