@@ -112,6 +112,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The tests' and benchmarks' fake provider: OpenAI's wire format
+        // with a latency, holding any number of requests at once.
+        .executableTarget(
+            name: "fake-embedding-server",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "EmbCacheKitTests",
             dependencies: [
@@ -126,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["embcache", "embcache-serve"],
+            dependencies: ["embcache", "embcache-serve", "fake-embedding-server"],
             exclude: ["Fixtures"]
         ),
     ]
