@@ -9,9 +9,25 @@ int sync_file_range(int fd, long long offset, long long count, unsigned int flag
 static inline int embc_start_writeback(int fd) {
     return sync_file_range(fd, 0, 0, 2);
 }
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// Lowers the calling thread's scheduling priority (Linux keeps a nice
+/// value per thread) by `increment`; 0 on success. Any process may.
+static inline int embc_lower_thread_priority(int increment) {
+    id_t thread = (id_t)syscall(SYS_gettid);
+    int current = getpriority(PRIO_PROCESS, thread);
+    return setpriority(PRIO_PROCESS, thread, current + increment);
+}
 #else
 static inline int embc_start_writeback(int fd) {
     (void)fd;
+    return 0;
+}
+
+static inline int embc_lower_thread_priority(int increment) {
+    (void)increment;
     return 0;
 }
 #endif

@@ -105,6 +105,7 @@ public final class Pipeline {
         let (windowSize, windowBytes) = (settings.windowSize, settings.windowBytes)
         reading.enter()
         Thread.detachNewThread {
+            ThreadPriority.lowerForBackgroundWork()
             do {
                 try Self.readWindows(
                     inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize, bytes: windowBytes
@@ -120,6 +121,7 @@ public final class Pipeline {
         let writer = UnsafeSendable(self.writer)
         writing.enter()
         Thread.detachNewThread {
+            ThreadPriority.lowerForBackgroundWork()
             while let rows = encoded.pop() {
                 // After a failed write, rows still queued are not written:
                 // the output must not go on past a gap.
@@ -147,6 +149,7 @@ public final class Pipeline {
         let uncommitted = self.uncommitted
         committing.enter()
         Thread.detachNewThread {
+            ThreadPriority.lowerForBackgroundWork()
             while case let waiting = commits.popAvailable(limit: 4), !waiting.isEmpty {
                 // After a failed commit nothing more is committed or written.
                 guard commitFailure.withLock({ $0 == nil }) else { continue }
