@@ -1,6 +1,7 @@
 import CEmbCacheSystem
 import CSQLite
 import EmbCacheCore
+import Foundation
 import Glibc
 import Synchronization
 
@@ -36,6 +37,9 @@ public final class SQLiteStore: VectorStore {
     private var closed = false
     /// The logs, opened for write-back only.
     private var logDescriptors: [Int32] = []
+    /// The writer's automatic checkpoint, where BackgroundCheckpoints can't
+    /// run.
+    static let autocheckpointPages: Int32 = 16384
     /// Each file's page cache, in KiB, until expectCommits grows it.
     private static let smallestCacheKiB = 8192
     private static let largestCacheKiB = 65536
@@ -44,6 +48,9 @@ public final class SQLiteStore: VectorStore {
     /// A second connection for lookups, so that they never wait for a
     /// commit in progress on the first (WAL readers see the last commit).
     private var reader: SQLiteConnection?
+    /// Copies what commits append to both logs into the files, on a thread
+    /// and a connection of its own.
+    private var checkpoints: BackgroundCheckpoints?
     /// Set once the file is wholly open (its reader made, its checksums
     /// known): `connection` is set earlier, and a lookup that found no file
     /// must not take the writer for a reader meanwhile.
@@ -120,7 +127,7 @@ public final class SQLiteStore: VectorStore {
                 """
                 PRAGMA main.synchronous = NORMAL; PRAGMA hs.synchronous = NORMAL;
                 PRAGMA main.cache_size = -\(Self.smallestCacheKiB); PRAGMA hs.cache_size = -\(Self.smallestCacheKiB);
-                PRAGMA main.wal_autocheckpoint = 16384;
+                PRAGMA main.wal_autocheckpoint = \(Self.autocheckpointPages);
                 """)
             // The tables, and the migration of a file of an earlier version,
             // in one write transaction: two runs never migrate one file twice.
@@ -176,6 +183,7 @@ public final class SQLiteStore: VectorStore {
             // read-only one cannot.
             reader = try Self.unusable(path) { () in try SQLiteConnection(path: path, readOnly: false) }
             waitWhileBusy(reader!, throughInterrupts: false)
+            checkpoints = BackgroundCheckpoints(logs: ["main": path, "hs": hashstringPath], writer: db)
         }
         // Each lookup probes the checksums' table too; its pages (about 20
         // bytes a row) must outlive the vectors' pages that stream past.
@@ -370,6 +378,8 @@ public final class SQLiteStore: VectorStore {
         guard !closed else { return }
         closed = true
         selectStatement = nil
+        checkpoints?.stop()
+        checkpoints = nil
         closeDescriptors(logDescriptors)
         logDescriptors = []
         let writer = UnsafeSendable(connection)
@@ -389,6 +399,7 @@ public final class SQLiteStore: VectorStore {
     }
 
     deinit {
+        checkpoints?.stop()
         closeDescriptors(logDescriptors)
     }
 
@@ -516,4 +527,100 @@ private func busyWait(_ count: Int32, endingOnInterrupt: Bool) -> Int32 {
 /// `close(2)`, which inside SQLiteStore its own `close()` hides.
 private func closeDescriptors(_ descriptors: [Int32]) {
     for fd in descriptors { close(fd) }
+}
+
+/// Checkpoints both logs of a writable store while it runs, each on a
+/// connection and a thread of its own, in place of the writer's automatic
+/// checkpoint: that one ran inside a commit, which waited for its copy and
+/// fsyncs (seconds, once 64 MiB of log were reached near the end of a run)
+/// and held back the commits and output behind it. A log is checkpointed
+/// once a commit leaves it at `threshold` pages or more, one checkpoint at
+/// a time; PASSIVE, so it never waits for a writer or a reader, copies what
+/// it can, and leaves the rest to the next. The store's close copies what
+/// remains.
+final class BackgroundCheckpoints: @unchecked Sendable {
+    /// 16 MiB of 4 KiB pages, about what a window of 4096 texts writes to
+    /// each log.
+    static let threshold: Int32 = 4096
+
+    private let logs: [String: LogCheckpointer]
+    private let writer: SQLiteConnection
+
+    /// `logs` maps the writer's schema names to their files. nil when a
+    /// connection can't be made: the writer keeps its own automatic
+    /// checkpoints.
+    init?(logs files: [String: String], writer: SQLiteConnection) {
+        var logs: [String: LogCheckpointer] = [:]
+        for (schema, path) in files {
+            guard let log = LogCheckpointer(path: path) else {
+                for started in logs.values { started.stop() }
+                return nil
+            }
+            logs[schema] = log
+        }
+        self.logs = logs
+        self.writer = writer
+        // Replaces the writer's automatic checkpoint (itself a WAL hook).
+        sqlite3_wal_hook(
+            writer.handle,
+            { context, _, schema, pages in
+                if pages >= BackgroundCheckpoints.threshold, let context, let schema {
+                    let checkpoints = Unmanaged<BackgroundCheckpoints>.fromOpaque(context).takeUnretainedValue()
+                    checkpoints.logs[String(cString: schema)]?.nudge()
+                }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Lets the checkpoints under way finish and ends the threads; the
+    /// writer gets its automatic checkpoint back.
+    func stop() {
+        sqlite3_wal_autocheckpoint(writer.handle, SQLiteStore.autocheckpointPages)
+        for log in logs.values { log.stop() }
+    }
+}
+
+/// One file's background checkpoints (BackgroundCheckpoints).
+private final class LogCheckpointer: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending = false
+    private var stopped = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init?(path: String) {
+        guard let connection = try? SQLiteConnection(path: path, readOnly: false) else { return nil }
+        let owned = UnsafeSendable(connection)
+        Thread.detachNewThread { [self] in
+            ThreadPriority.lowerForBackgroundWork()
+            while waitForLog() { _ = try? owned.value.execute("PRAGMA main.wal_checkpoint(PASSIVE)") }
+            // Not the last connection to the file: closing it copies
+            // nothing and removes no log.
+            owned.value.close()
+            done.signal()
+        }
+    }
+
+    /// The log has grown: checkpoint once the one under way is done.
+    func nudge() {
+        condition.lock()
+        pending = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+        done.wait()
+    }
+
+    private func waitForLog() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !pending && !stopped { condition.wait() }
+        pending = false
+        return !stopped
+    }
 }
