@@ -104,8 +104,9 @@ public final class Pipeline {
         let shard = settings.shard
         let (windowSize, windowBytes) = (settings.windowSize, settings.windowBytes)
         reading.enter()
+        // Reading ahead stays at the slots' priority: the windows it
+        // decodes are what feeds them.
         Thread.detachNewThread {
-            ThreadPriority.lowerForBackgroundWork()
             do {
                 try Self.readWindows(
                     inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize, bytes: windowBytes
