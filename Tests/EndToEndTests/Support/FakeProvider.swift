@@ -8,16 +8,21 @@ import Foundation
 /// any number of requests held at once, and a record of each answer.
 /// Stopped when the test lets go of it.
 final class FakeProvider {
-    /// Built with the tests, beside the embcache they run.
+    /// Built with the tests: beside the embcache they run, else beside
+    /// the test bundle (when $EMBCACHE_BIN names another build).
     static let binary: String = {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates =
-            [URL(fileURLWithPath: Embcache.binary).deletingLastPathComponent()]
+            [
+                URL(fileURLWithPath: Embcache.binary).deletingLastPathComponent(), bundle,
+                bundle.deletingLastPathComponent(),
+            ]
             + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
         for directory in candidates {
             let path = directory.appendingPathComponent("fake-embedding-server").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        fatalError("fake-embedding-server not found beside \(Embcache.binary)")
+        fatalError("fake-embedding-server not found beside \(Embcache.binary) or \(bundle.path)")
     }()
 
     let port: Int
