@@ -85,6 +85,50 @@ import Testing
         #expect(fed.stdout == single.stdout)
     }
 
+    /// A window's vectors are committed as its batches are answered, not
+    /// once its last batch is in: at the end of a run only the last few
+    /// batches are left to commit, and a run killed in the middle of a
+    /// long window keeps what it was answered. One window of 2048 texts in
+    /// 64 requests, one at a time; the cache is read while the window's
+    /// last requests are still to come.
+    @Test func answeredBatchesAreCommittedBeforeTheirWindowEnds() throws {
+        let server = try FakeProvider(latency: 0.05)
+        let cache = TemporaryDirectory()
+        let running = try RunningProcess(
+            Embcache.binary,
+            server.flags()
+                + ["--window", "2048", "--batch-size", "32", "--max-requests", "1", "--cache-dir", cache.path],
+            environment: server.environment)
+        running.feed(Data(corpus(2048).utf8))
+        running.closeInput()
+        var committed = 0
+        var answered = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !running.outputsClosed {
+            running.pump(seconds: 0.05)
+            // The first 1024 vectors (32 answers) make a transaction.
+            guard server.answers.count > 32 else { continue }
+            committed = try Self.committedVectors(cache.path)
+            answered = server.answers.count
+            if committed > 0 || answered >= 64 { break }
+        }
+        running.signal(SIGKILL)
+        _ = running.finish()
+        #expect(committed >= 1024, "\(committed) vectors committed after \(answered) of 64 answers")
+        #expect(answered < 64, "the window's last batch was answered before a vector was committed")
+    }
+
+    /// Rows of the model file's `embedding` table, through Python's sqlite3.
+    static func committedVectors(_ directory: String) throws -> Int {
+        let result = try python(
+            """
+            import glob, sqlite3, sys
+            files = glob.glob(sys.argv[1] + "/embedding-*.sqlite")
+            print(sqlite3.connect(files[0]).execute("SELECT count(*) FROM embedding").fetchone()[0] if files else 0)
+            """, [directory])
+        return Int(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     /// The threads whose work can wait (commits, the output) run at nice 5
     /// above the rest, so that on a busy machine a
     /// request slot whose answer has come gets a core first. Read from

@@ -15,7 +15,8 @@ public enum ErrorPolicy: String, Sendable, CaseIterable {
 }
 
 public struct PipelineSettings: Sendable {
-    /// Records read, looked up and committed together.
+    /// Records read, looked up and written together (their vectors are
+    /// committed as the batches are answered, see CommitQueue).
     public var windowSize: Int
     /// The most bytes of input lines one window holds; a longer line makes
     /// a window of its own. Several windows are in flight at once (see
@@ -62,8 +63,8 @@ public struct PipelineSettings: Sendable {
 }
 
 /// The filter: reads records in windows, answers each window from the
-/// store, computes the distinct misses in batches, commits them in one
-/// transaction, and writes the window in input order. Memory is bounded by
+/// store, computes the distinct misses in batches, commits them as the
+/// batches are answered, and writes the window in input order. Memory is bounded by
 /// the window (its records and its bytes), never by the input.
 public final class Pipeline {
     private let store: VectorStore
@@ -72,6 +73,9 @@ public final class Pipeline {
     private let writer: RecordWriter
     private let settings: PipelineSettings
     private let reporter: Reporter
+    /// Vectors computed and not yet committed, and the windows waiting for
+    /// them.
+    private let commits: CommitQueue
 
     public init(
         store: VectorStore, provider: EmbeddingProvider?, decoder: RecordDecoder, writer: RecordWriter,
@@ -83,6 +87,7 @@ public final class Pipeline {
         self.writer = writer
         self.settings = settings
         self.reporter = reporter
+        commits = CommitQueue(capacity: settings.commitQueue)
     }
 
     /// Runs over the inputs in order (`-` is stdin) and finishes the
@@ -138,36 +143,33 @@ public final class Pipeline {
             writing.leave()
         }
 
-        // Commits run on a thread of their own, in window order: a window's
-        // rows go to the writer once its vectors are committed, while the
-        // main stage looks up and sends the next windows.
-        // When commits fall behind, the windows waiting are committed in one
-        // transaction: every index page they share is written once.
-        let commits = BoundedQueue<(entries: [StoreEntry], rows: [OutputRow])>(capacity: settings.commitQueue)
+        // Commits run on a thread of their own: the vectors as their
+        // batches are answered (see CommitQueue), and each window's rows,
+        // in window order, go to the writer once every vector they show is
+        // committed, while the main stage looks up and sends the next
+        // windows.
         let commitFailure = Mutex<Error?>(nil)
         let committing = DispatchGroup()
         let store = UnsafeSendable(self.store)
-        let uncommitted = self.uncommitted
+        let commits = self.commits
         committing.enter()
         Thread.detachNewThread {
             ThreadPriority.lowerForBackgroundWork()
-            while case let waiting = commits.popAvailable(limit: 4), !waiting.isEmpty {
+            while let work = commits.take(limit: 4) {
                 // After a failed commit nothing more is committed or written.
                 guard commitFailure.withLock({ $0 == nil }) else { continue }
-                let entries = waiting.flatMap(\.entries)
                 do {
-                    try store.value.insert(entries)
-                    uncommitted.remove(entries)
-                    for (_, rows) in waiting where !rows.isEmpty { encoded.push(rows) }
+                    try store.value.insert(work.entries)
+                    commits.committed(work.entries)
+                    for rows in work.windows where !rows.isEmpty { encoded.push(rows) }
                 } catch {
                     commitFailure.withLock { $0 = error }
                 }
             }
             committing.leave()
         }
-        let commit: ([StoreEntry], [OutputRow]) -> Void = { entries, rows in
-            uncommitted.add(entries)
-            commits.push((entries, rows))
+        let commit: ([OutputRow]) -> Void = { rows in
+            if !rows.isEmpty { commits.addRows(rows) }
         }
 
         // Windows are looked up and sent ahead of the one being finished,
@@ -179,7 +181,7 @@ public final class Pipeline {
         let pool = provider.map {
             RequestPool(
                 provider: $0, limits: settings.limits, width: settings.maxRequests, dimension: self.store.dimension,
-                reporter: reporter)
+                reporter: reporter, onDelivery: { commits.add($0) })
         }
         var failure: Error?
         var begun: [Window] = []
@@ -210,7 +212,7 @@ public final class Pipeline {
                 } catch {
                     let rest = begun
                     begun = []
-                    for window in rest { abandon(window, pool: pool, commit: commit) }
+                    for window in rest { abandon(window, pool: pool) }
                     throw error
                 }
                 if begun.isEmpty && ended { break }
@@ -288,12 +290,12 @@ public final class Pipeline {
     }
 
     /// Finishes windows in order; after one fails, the rest are abandoned.
-    private func finish(_ windows: [Window], pool: RequestPool?, commit: ([StoreEntry], [OutputRow]) -> Void) throws {
+    private func finish(_ windows: [Window], pool: RequestPool?, commit: ([OutputRow]) -> Void) throws {
         for (index, window) in windows.enumerated() {
             do {
                 try finish(window, commit: commit)
             } catch {
-                for rest in windows[(index + 1)...] { abandon(rest, pool: pool, commit: commit) }
+                for rest in windows[(index + 1)...] { abandon(rest, pool: pool) }
                 throw error
             }
         }
@@ -324,7 +326,6 @@ public final class Pipeline {
     /// For each key that windows borrowed: what its sender computed (or
     /// had refused) once it finished, and how many borrowers still wait.
     private var handoff: [CacheKey: Handoff] = [:]
-    private let uncommitted = UncommittedVectors()
 
     private struct Handoff {
         var vector: [Float]?
@@ -369,7 +370,7 @@ public final class Pipeline {
         var recent: [CacheKey: [Float]] = [:]
         // Taken before the lookup: a vector committed in between is in one
         // or the other.
-        let pendingCommits = uncommitted.vectors(for: order)
+        let pendingCommits = commits.vectors(for: order)
         for (key, found) in zip(order, try store.lookup(order)) {
             switch found {
             case .hit(let vector):
@@ -403,11 +404,11 @@ public final class Pipeline {
             stop: stop)
     }
 
-    /// Waits for a window's requests and hands what they computed (all of
-    /// it, even when one failed) with the window's rows to `commit`, which
-    /// writes the rows once the vectors are committed; a failing record
-    /// ends the window there.
-    private func finish(_ window: Window, commit: ([StoreEntry], [OutputRow]) -> Void) throws {
+    /// Waits for a window's requests (whose vectors the commit stage has
+    /// as each batch is answered, even when one failed) and hands the
+    /// window's rows to `commit`, which writes them once the vectors are
+    /// committed; a failing record ends the window there.
+    private func finish(_ window: Window, commit: ([OutputRow]) -> Void) throws {
         let answered = window.requests?.wait() ?? (computed: [], rejections: [:], failure: nil)
         var vectors = window.vectors
         var rejections: [CacheKey: InputProblem] = [:]
@@ -439,21 +440,17 @@ public final class Pipeline {
             $0.uniqueComputed += answered.computed.count
             $0.inputBytes = max($0.inputBytes, window.inputEnd)
         }
-        if let failure = answered.failure {
-            commit(answered.computed, [])
-            throw failure
-        }
+        if let failure = answered.failure { throw failure }
         let (rows, missing) = rows(for: window.records, vectors, rejections)
-        commit(answered.computed, rows)
+        commit(rows)
         if let error = missing ?? window.stop { throw error }
     }
 
     /// A window sent before the run failed: its requests in flight finish
-    /// and are committed, nothing of it is written.
-    private func abandon(_ window: Window, pool: RequestPool?, commit: ([StoreEntry], [OutputRow]) -> Void) {
+    /// (and are committed, as every answer is), nothing of it is written.
+    private func abandon(_ window: Window, pool: RequestPool?) {
         pool?.stop()
-        guard let answered = window.requests?.wait() else { return }
-        commit(answered.computed, [])
+        _ = window.requests?.wait()
     }
 
     private static func decode(_ lines: [Line], with decoder: RecordDecoder, shard: Shard?) -> [Record] {
@@ -539,32 +536,6 @@ public final class Pipeline {
             return OutputRow(
                 bytes: record.bytes, isEmptyObject: shape == .empty, text: text, vector: nil,
                 textOffset: record.textOffset)
-        }
-    }
-}
-
-/// Vectors handed to the committer and not yet committed: a window looked
-/// up meanwhile takes them from here instead of sending their texts again.
-final class UncommittedVectors: Sendable {
-    private let vectors = Mutex<[CacheKey: [Float]]>([:])
-
-    func add(_ entries: [StoreEntry]) {
-        vectors.withLock { for entry in entries { $0[entry.key] = entry.vector } }
-    }
-
-    func remove(_ entries: [StoreEntry]) {
-        vectors.withLock { for entry in entries { $0[entry.key] = nil } }
-    }
-
-    /// Those of `keys` waiting. Not a copy of the whole table: a copy
-    /// shares its storage until the next change, which then copies every
-    /// entry under the lock.
-    func vectors(for keys: [CacheKey]) -> [CacheKey: [Float]] {
-        vectors.withLock { waiting in
-            var found: [CacheKey: [Float]] = [:]
-            guard !waiting.isEmpty else { return found }
-            for key in keys { if let vector = waiting[key] { found[key] = vector } }
-            return found
         }
     }
 }

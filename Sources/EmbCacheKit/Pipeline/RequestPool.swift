@@ -29,12 +29,17 @@ final class RequestPool: Sendable {
     private let dimension: Mutex<Int?>
     private let tally = RejectionTally()
     private let reporter: Reporter
+    /// Called with each batch's vectors as they arrive, from the slot's
+    /// thread (the filter's commit stage takes them from there).
+    private let onDelivery: (@Sendable ([StoreEntry]) -> Void)?
 
     init(
         provider: EmbeddingProvider, limits: BatchLimits, width: Int, dimension: Int?, reporter: Reporter,
-        stopsAtFailure: Bool = true, onSlotFree: (@Sendable () -> Void)? = nil
+        stopsAtFailure: Bool = true, onSlotFree: (@Sendable () -> Void)? = nil,
+        onDelivery: (@Sendable ([StoreEntry]) -> Void)? = nil
     ) {
         self.provider = provider
+        self.onDelivery = onDelivery
         self.stopsAtFailure = stopsAtFailure
         self.onSlotFree = onSlotFree
         self.limits = limits
@@ -158,7 +163,8 @@ final class RequestPool: Sendable {
             known = expected
         }
         tally.accept(positions.count)
-        window.deliver(positions, vectors)
+        let entries = window.deliver(positions, vectors)
+        onDelivery?(entries)
         reporter.update { $0.batches += 1 }
         return nil
     }
@@ -205,14 +211,16 @@ final class WindowRequests: Sendable {
         "batch of \(positions.count) text\(positions.count == 1 ? "" : "s") from \(locations[positions.first!])"
     }
 
-    func deliver(_ positions: ArraySlice<Int>, _ vectors: [[Float]]) {
-        state.withLock { state in
-            for (position, vector) in zip(positions, vectors) {
-                var entry = misses[position]
-                entry.vector = vector
-                state.computed.append(entry)
-            }
+    /// Records a batch's vectors and returns them as entries to store.
+    @discardableResult
+    func deliver(_ positions: ArraySlice<Int>, _ vectors: [[Float]]) -> [StoreEntry] {
+        let entries = zip(positions, vectors).map { position, vector in
+            var entry = misses[position]
+            entry.vector = vector
+            return entry
         }
+        state.withLock { $0.computed.append(contentsOf: entries) }
+        return entries
     }
 
     func reject(_ position: Int, _ problem: InputProblem) {

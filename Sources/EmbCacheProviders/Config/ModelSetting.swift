@@ -141,7 +141,7 @@ public enum ModelSetting: String, CaseIterable, Sendable {
         case .tpm: ("Tokens per minute to stay under (a token is taken as 4 bytes of text).", "n")
         case .window:
             (
-                "Records read, looked up and committed together (by default 1024; for an HTTP provider, raised to two full batches per request in flight, at most 16384).",
+                "Records read, looked up and written together (by default 1024; for an HTTP provider, raised to two full batches per request in flight, at most 16384).",
                 "n"
             )
         }
