@@ -94,16 +94,14 @@ public final class Pipeline {
     /// output. Throws the first error that stops the run, after committing
     /// every vector computed before it and writing every record before it.
     ///
-    /// Three stages overlap, each on its own thread, joined by short
-    /// queues: reading and decoding the next window, answering this one
-    /// from the store and the provider, writing the previous one.
+    /// The stages overlap, each on its own thread, joined by short queues:
+    /// reading and decoding the next windows, looking windows up and
+    /// sending their misses (this thread), the provider's requests
+    /// (RequestPool), commits (CommitStage) and writing (OutputStage).
     public func run(inputs: [String], maxLineBytes: Int) throws {
         if provider != nil { try store.expectCommits(of: settings.windowSize) }
         let decoded = BoundedQueue<Result<(records: [Record], end: Int), Error>>(capacity: 2)
-        let encoded = BoundedQueue<[OutputRow]>(capacity: 2)
         let reading = DispatchGroup()
-        let writing = DispatchGroup()
-        let writeFailure = Mutex<Error?>(nil)
 
         let decoder = self.decoder
         let shard = settings.shard
@@ -124,50 +122,13 @@ public final class Pipeline {
             decoded.close()
             reading.leave()
         }
-        let writer = UnsafeSendable(self.writer)
-        writing.enter()
-        Thread.detachNewThread {
-            ThreadPriority.lowerForBackgroundWork()
-            while let rows = encoded.pop() {
-                // After a failed write, rows still queued are not written:
-                // the output must not go on past a gap.
-                guard writeFailure.withLock({ $0 == nil }) else { continue }
-                do {
-                    try writer.value.write(rows)
-                } catch {
-                    writeFailure.withLock { $0 = error }
-                    // Stop taking rows: the main stage sees the failure.
-                    encoded.close()
-                }
-            }
-            writing.leave()
-        }
-
-        // Commits run on a thread of their own: the vectors as their
-        // batches are answered (see CommitQueue), and each window's rows,
-        // in window order, go to the writer once every vector they show is
-        // committed, while the main stage looks up and sends the next
-        // windows.
-        let commitFailure = Mutex<Error?>(nil)
-        let committing = DispatchGroup()
-        let store = UnsafeSendable(self.store)
+        // Commits and writes run on threads of their own: the vectors as
+        // their batches are answered, and each window's rows, in window
+        // order, once every vector they show is committed, while the main
+        // stage looks up and sends the next windows.
+        let output = OutputStage(writer: writer)
         let commits = self.commits
-        committing.enter()
-        Thread.detachNewThread {
-            ThreadPriority.lowerForBackgroundWork()
-            while let work = commits.take(limit: 4) {
-                // After a failed commit nothing more is committed or written.
-                guard commitFailure.withLock({ $0 == nil }) else { continue }
-                do {
-                    try store.value.insert(work.entries)
-                    commits.committed(work.entries)
-                    for rows in work.windows where !rows.isEmpty { encoded.push(rows) }
-                } catch {
-                    commitFailure.withLock { $0 = error }
-                }
-            }
-            committing.leave()
-        }
+        let committer = CommitStage(store: store, queue: commits, output: output)
         let commit: ([OutputRow]) -> Void = { rows in
             if !rows.isEmpty { commits.addRows(rows) }
         }
@@ -190,7 +151,7 @@ public final class Pipeline {
             while true {
                 while !ended, let next = nextWindow(decoded, begun: begun.count, pool: pool) {
                     do {
-                        if let error = writeFailure.withLock({ $0 }) ?? commitFailure.withLock({ $0 }) { throw error }
+                        if let error = output.failure ?? committer.failure { throw error }
                         let (records, end) = try next.get()
                         var window = try begin(records, pool: pool)
                         window.inputEnd = end
@@ -223,13 +184,9 @@ public final class Pipeline {
         pool?.stop()
         pool?.close()
         decoded.close()
-        commits.close()
-        committing.wait()
-        encoded.close()
-        writing.wait()
-        if let failure = commitFailure.withLock({ $0 }) ?? failure ?? writeFailure.withLock({ $0 }) {
-            throw failure
-        }
+        committer.finish()
+        output.finish()
+        if let failure = committer.failure ?? failure ?? output.failure { throw failure }
         reading.wait()
         try self.writer.finish(dimension: self.store.dimension)
     }
