@@ -68,15 +68,7 @@ final class EmbeddingServer {
     var mostInFlight: Int {
         let text = (try? String(contentsOf: directory.file("times"), encoding: .utf8)) ?? ""
         let spans = text.split(separator: "\n").map { $0.split(separator: " ").map { Double($0)! } }
-        // At equal times an answer ends before an arrival starts.
-        let events = spans.flatMap { [($0[0], 1), ($0[1], -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-        var current = 0
-        var most = 0
-        for (_, change) in events {
-            current += change
-            most = max(most, current)
-        }
-        return most
+        return mostOverlapping(spans.map { ($0[0], $0[1]) })
     }
 
     /// The flags that point embcache at this server.

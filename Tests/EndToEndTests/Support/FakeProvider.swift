@@ -83,14 +83,6 @@ final class FakeProvider {
     /// arrival to its answer, and this counts how many spans cover one
     /// instant at most.
     var mostInFlight: Int {
-        // At equal times an answer ends before an arrival starts.
-        let events = answers.flatMap { [($0.arrived, 1), ($0.answered, -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-        var current = 0
-        var most = 0
-        for (_, change) in events {
-            current += change
-            most = max(most, current)
-        }
-        return most
+        mostOverlapping(answers.map { ($0.arrived, $0.answered) })
     }
 }

@@ -41,3 +41,17 @@ func parseJSONLines(_ data: Data) -> [[String: Any]] {
 func vectors(_ data: Data, field: String = "embedding") -> [[Double]] {
     parseJSONLines(data).map { ($0[field] as! [NSNumber]).map(\.doubleValue) }
 }
+
+/// The most of these (start, end) spans that cover one instant: how many
+/// requests a server held at once at most. At equal times a span ends
+/// before another starts.
+func mostOverlapping(_ spans: [(start: Double, end: Double)]) -> Int {
+    let events = spans.flatMap { [($0.start, 1), ($0.end, -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+    var current = 0
+    var most = 0
+    for (_, change) in events {
+        current += change
+        most = max(most, current)
+    }
+    return most
+}
