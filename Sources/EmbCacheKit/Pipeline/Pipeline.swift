@@ -100,28 +100,11 @@ public final class Pipeline {
     /// (RequestPool), commits (CommitStage) and writing (OutputStage).
     public func run(inputs: [String], maxLineBytes: Int) throws {
         if provider != nil { try store.expectCommits(of: settings.windowSize) }
-        let decoded = BoundedQueue<Result<(records: [Record], end: Int), Error>>(capacity: 2)
-        let reading = DispatchGroup()
-
-        let decoder = self.decoder
-        let shard = settings.shard
-        let (windowSize, windowBytes) = (settings.windowSize, settings.windowBytes)
-        reading.enter()
         // Reading ahead stays at the slots' priority: the windows it
         // decodes are what feeds them.
-        Thread.detachNewThread {
-            do {
-                try Self.readWindows(
-                    inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: windowSize, bytes: windowBytes
-                ) {
-                    decoded.push(.success((Self.decode($0, with: decoder, shard: shard), $0.last?.end ?? 0)))
-                }
-            } catch {
-                decoded.push(.failure(error))
-            }
-            decoded.close()
-            reading.leave()
-        }
+        let reader = WindowReader(
+            inputs: inputs, maxLineBytes: maxLineBytes, decoder: decoder, size: settings.windowSize,
+            bytes: settings.windowBytes, shard: settings.shard)
         // Commits and writes run on threads of their own: the vectors as
         // their batches are answered, and each window's rows, in window
         // order, once every vector they show is committed, while the main
@@ -149,7 +132,7 @@ public final class Pipeline {
         var ended = false
         do {
             while true {
-                while !ended, let next = nextWindow(decoded, begun: begun.count, pool: pool) {
+                while !ended, let next = nextWindow(reader, begun: begun.count, pool: pool) {
                     do {
                         if let error = output.failure ?? committer.failure { throw error }
                         let (records, end) = try next.get()
@@ -183,56 +166,12 @@ public final class Pipeline {
         }
         pool?.stop()
         pool?.close()
-        decoded.close()
+        reader.stop()
         committer.finish()
         output.finish()
         if let failure = committer.failure ?? failure ?? output.failure { throw failure }
-        reading.wait()
+        reader.wait()
         try self.writer.finish(dimension: self.store.dimension)
-    }
-
-    /// Reads non-blank lines from each input in turn and hands them on in
-    /// windows of at most `size` lines and `bytes` bytes (a longer line goes
-    /// alone); stops early when `deliver` returns false.
-    static func readWindows(
-        _ inputs: [String], maxLineBytes: Int, decoder: RecordDecoder, size: Int, bytes budget: Int,
-        deliver: ([Line]) -> Bool
-    ) throws {
-        var window: [Line] = []
-        var bytes = 0
-        // Bytes of the inputs before this one: a line's end counts from the first.
-        var before = 0
-        window.reserveCapacity(size)
-        do {
-            for input in inputs {
-                let reader = try LineReader.open(path: input, maxLineBytes: maxLineBytes)
-                var end = 0
-                defer { before += end }
-                while var line = try reader.next() {
-                    end = line.end
-                    line.end += before
-                    if decoder.isBlank(line) { continue }
-                    if !window.isEmpty && bytes + line.bytes.count > budget {
-                        guard deliver(window) else { return }
-                        window.removeAll(keepingCapacity: true)
-                        bytes = 0
-                    }
-                    window.append(line)
-                    bytes += line.bytes.count
-                    if window.count == size {
-                        guard deliver(window) else { return }
-                        window.removeAll(keepingCapacity: true)
-                        bytes = 0
-                    }
-                }
-            }
-        } catch {
-            // What was read before the failure is still processed, as cat
-            // writes the files before the one it can't open.
-            if !window.isEmpty { _ = deliver(window) }
-            throw error
-        }
-        if !window.isEmpty { _ = deliver(window) }
     }
 
     /// The next decoded window to begin. While fewer than two are begun
@@ -240,10 +179,10 @@ public final class Pipeline {
     /// already decoded is taken, and only while the request slots are short
     /// of work: an input that arrives slowly is answered window by window,
     /// never held back for windows still to come.
-    private func nextWindow<Element>(_ decoded: BoundedQueue<Element>, begun: Int, pool: RequestPool?) -> Element? {
-        if begun < 2 { return decoded.pop() }
+    private func nextWindow(_ reader: WindowReader, begun: Int, pool: RequestPool?) -> WindowReader.Window? {
+        if begun < 2 { return reader.next() }
         guard begun < settings.windowsAhead, pool?.isShortOfWork == true else { return nil }
-        return decoded.popIfQueued()
+        return reader.nextIfDecoded()
     }
 
     /// Finishes windows in order; after one fails, the rest are abandoned.
@@ -408,15 +347,6 @@ public final class Pipeline {
     private func abandon(_ window: Window, pool: RequestPool?) {
         pool?.stop()
         _ = window.requests?.wait()
-    }
-
-    private static func decode(_ lines: [Line], with decoder: RecordDecoder, shard: Shard?) -> [Record] {
-        let records = lines.concurrentMap { decoder.decode($0) }
-        guard let shard else { return records }
-        return records.filter { record in
-            guard case .success(let content) = record.content else { return true }
-            return shard.contains(content.key)
-        }
     }
 
     /// Splits texts, in order, into batches under both limits; a text over
