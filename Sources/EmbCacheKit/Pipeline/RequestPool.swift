@@ -32,13 +32,17 @@ final class RequestPool: Sendable {
     /// Called with each batch's vectors as they arrive, from the slot's
     /// thread (the filter's commit stage takes them from there).
     private let onDelivery: (@Sendable ([StoreEntry]) -> Void)?
+    /// Whether SIGINT or SIGTERM has arrived (a test's own flag).
+    private let interrupted: @Sendable () -> Bool
 
     init(
         provider: EmbeddingProvider, limits: BatchLimits, width: Int, dimension: Int?, reporter: Reporter,
         stopsAtFailure: Bool = true, onSlotFree: (@Sendable () -> Void)? = nil,
-        onDelivery: (@Sendable ([StoreEntry]) -> Void)? = nil
+        onDelivery: (@Sendable ([StoreEntry]) -> Void)? = nil,
+        interrupted: @escaping @Sendable () -> Bool = { Interrupt.isRequested }
     ) {
         self.provider = provider
+        self.interrupted = interrupted
         self.onDelivery = onDelivery
         self.stopsAtFailure = stopsAtFailure
         self.onSlotFree = onSlotFree
@@ -52,7 +56,7 @@ final class RequestPool: Sendable {
                 while let (window, index) = queue.pop() {
                     busy.add(1, ordering: .releasing)
                     waiting.subtract(1, ordering: .releasing)
-                    if stopped.load(ordering: .relaxed) || Interrupt.isRequested {
+                    if stopped.load(ordering: .relaxed) || interrupted() {
                         window.skip(index)
                     } else {
                         run(window, index)
@@ -70,11 +74,32 @@ final class RequestPool: Sendable {
     func submit(
         _ misses: [StoreEntry], from locations: [SourceLocation], finished: (@Sendable (WindowRequests) -> Void)? = nil
     ) -> WindowRequests {
-        let batches = Pipeline.batches(misses.map(\.text), limits: limits)
-        let window = WindowRequests(misses: misses, locations: locations, batches: batches, finished: finished)
+        let batches = Self.batches(misses.map(\.text), limits: limits)
+        let window = WindowRequests(
+            misses: misses, locations: locations, batches: batches, interrupted: interrupted, finished: finished)
         waiting.add(batches.count, ordering: .relaxed)
         for index in batches.indices { queue.push((window, index)) }
         return window
+    }
+
+    /// Splits texts, in order, into batches under both limits; a text over
+    /// the byte limit goes alone.
+    static func batches(_ texts: [String], limits: BatchLimits) -> [[Int]] {
+        var batches: [[Int]] = []
+        var current: [Int] = []
+        var bytes = 0
+        for (index, text) in texts.enumerated() {
+            let size = text.utf8.count
+            if !current.isEmpty && (current.count == limits.texts || bytes + size > limits.bytes) {
+                batches.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(index)
+            bytes += size
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
     }
 
     /// Fewer batches wait than two rounds of the slots take: a slot may
@@ -142,7 +167,7 @@ final class RequestPool: Sendable {
     /// One request for these texts: their vectors are delivered, or the
     /// provider's refusal of their content is returned.
     private func attempt(_ window: WindowRequests, _ positions: ArraySlice<Int>) throws -> ProviderRejection? {
-        try Interrupt.check()
+        if interrupted() { throw EmbCacheError.interrupted }
         let vectors: [[Float]]
         do {
             vectors = try provider.embedChecked(
@@ -190,11 +215,14 @@ final class WindowRequests: Sendable {
     private let state: Mutex<State>
     private let done = DispatchSemaphore(value: 0)
     private let finished: (@Sendable (WindowRequests) -> Void)?
+    private let interrupted: @Sendable () -> Bool
 
     init(
         misses: [StoreEntry], locations: [SourceLocation], batches: [[Int]],
+        interrupted: @escaping @Sendable () -> Bool = { Interrupt.isRequested },
         finished: (@Sendable (WindowRequests) -> Void)? = nil
     ) {
+        self.interrupted = interrupted
         self.misses = misses
         self.locations = locations
         self.batches = batches
@@ -250,7 +278,7 @@ final class WindowRequests: Sendable {
         done.wait()
         done.signal()
         return state.withLock { state in
-            let failure = state.failure ?? (state.skipped && Interrupt.isRequested ? EmbCacheError.interrupted : nil)
+            let failure = state.failure ?? (state.skipped && interrupted() ? EmbCacheError.interrupted : nil)
             return (state.computed, state.rejections, failure)
         }
     }

@@ -255,7 +255,7 @@ public final class ModelService: Sendable {
                         return .send(state.pending, state.locations)
                     }
                     // The full batches go; the rest waits for more.
-                    let batches = full ? Pipeline.batches(state.pending.map(\.text), limits: limits) : []
+                    let batches = full ? RequestPool.batches(state.pending.map(\.text), limits: limits) : []
                     let cut = batches.last.map { $0.count == limits.texts ? state.pending.count : $0.first! } ?? 0
                     if cut > 0 {
                         defer {

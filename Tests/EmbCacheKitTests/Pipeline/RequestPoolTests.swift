@@ -17,12 +17,17 @@ import Testing
         var dimension: Int? { 1 }
         var limits: BatchLimits { BatchLimits(texts: 1000, bytes: 1 << 20) }
         private let sent = Mutex<[[String]]>([])
+        /// Called with each request's texts as it is sent.
+        let onRequest: @Sendable ([String]) -> Void
+
+        init(onRequest: @escaping @Sendable ([String]) -> Void = { _ in }) { self.onRequest = onRequest }
 
         /// Every request, in the order sent.
         var requests: [[String]] { sent.withLock { $0 } }
 
         func embed(_ texts: [String]) throws -> [[Float]] {
             sent.withLock { $0.append(texts) }
+            onRequest(texts)
             if texts.contains(where: { $0.contains("broken") }) {
                 throw EmbCacheError.provider(name: name, message: "the server broke")
             }
@@ -48,17 +53,19 @@ import Testing
         var all: [String] { texts.withLock { $0 } }
     }
 
-    static func pool(_ provider: ScriptedProvider, texts: Int, width: Int, delivered: Deliveries = Deliveries())
-        -> RequestPool
-    {
+    static func pool(
+        _ provider: ScriptedProvider, texts: Int, width: Int, delivered: Deliveries = Deliveries(),
+        interrupted: @escaping @Sendable () -> Bool = { false }
+    ) -> RequestPool {
         RequestPool(
             provider: provider, limits: BatchLimits(texts: texts, bytes: 1 << 20), width: width, dimension: 1,
-            reporter: Reporter(verbosity: .quiet, showProgress: false), onDelivery: { delivered.add($0) })
+            reporter: Reporter(verbosity: .quiet, showProgress: false), onDelivery: { delivered.add($0) },
+            interrupted: interrupted)
     }
 
     @Test func batchesStayUnderBothLimitsInOrder() {
         let texts = ["aaaa", "bb", "cccccc", "d", "eeeeeeeeeeee", "f", "g"]
-        let batches = Pipeline.batches(texts, limits: BatchLimits(texts: 3, bytes: 8))
+        let batches = RequestPool.batches(texts, limits: BatchLimits(texts: 3, bytes: 8))
         #expect(batches == [[0, 1], [2, 3], [4], [5, 6]])
         // A text over the byte limit goes alone; none is left out.
         #expect(batches.flatMap { $0 } == Array(texts.indices))
@@ -116,5 +123,26 @@ import Testing
         // Nothing after the failure was sent.
         #expect(provider.requests == [["a", "b"], ["broken", "c"]])
         #expect(after.computed.isEmpty)
+    }
+
+    /// SIGINT while the first batch is in flight: it is answered and
+    /// delivered, the batches still queued are never sent, and the window
+    /// reports the interruption.
+    @Test func anInterruptionDropsTheBatchesNotYetSentAndKeepsTheAnswered() {
+        let signalled = Atomic<Bool>(false)
+        let provider = ScriptedProvider(onRequest: { _ in signalled.store(true, ordering: .relaxed) })
+        let delivered = Deliveries()
+        let pool = Self.pool(
+            provider, texts: 2, width: 1, delivered: delivered, interrupted: { signalled.load(ordering: .relaxed) })
+        let window = pool.submit(Self.misses(["a", "b", "c", "d", "e", "f"]), from: Self.locations(6))
+        let answered = window.wait()
+        pool.close()
+        #expect(provider.requests == [["a", "b"]])
+        #expect(answered.computed.map(\.text) == ["a", "b"])
+        #expect(delivered.all == ["a", "b"])
+        guard case .interrupted? = answered.failure as? EmbCacheError else {
+            Issue.record("the failure was \(String(describing: answered.failure))")
+            return
+        }
     }
 }
