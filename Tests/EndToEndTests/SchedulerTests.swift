@@ -129,8 +129,8 @@ import Testing
         return Int(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
-    /// The threads whose work can wait (commits, the output) run at nice 5
-    /// above the rest, so that on a busy machine a
+    /// The thread whose work can wait (the commits) runs at nice 5 above
+    /// the rest, so that on a busy machine a
     /// request slot whose answer has come gets a core first. Read from
     /// /proc while the four requests are held by the server.
     @Test func workThatCanWaitYieldsToTheRequestSlots() throws {
@@ -147,13 +147,13 @@ import Testing
         while Date() < deadline {
             running.pump(seconds: 0.1)
             nices = Self.threadNices(of: running.pid)
-            if nices.filter({ $0 == base + 5 }).count >= 2 && nices.filter({ $0 == base }).count >= 5 { break }
+            if nices.filter({ $0 == base + 5 }).count >= 1 && nices.filter({ $0 == base }).count >= 6 { break }
         }
         running.signal(SIGKILL)
         _ = running.finish()
-        // The committer and the writer; the main stage and the four slots.
-        #expect(nices.filter { $0 == base + 5 }.count >= 2, "nice values \(nices), started at \(base)")
-        #expect(nices.filter { $0 == base }.count >= 5, "nice values \(nices), started at \(base)")
+        // The committer; the main stage, the writer and the four slots.
+        #expect(nices.filter { $0 == base + 5 }.count >= 1, "nice values \(nices), started at \(base)")
+        #expect(nices.filter { $0 == base }.count >= 6, "nice values \(nices), started at \(base)")
     }
 
     /// Each thread's nice value (field 19 of /proc/PID/task/TID/stat).

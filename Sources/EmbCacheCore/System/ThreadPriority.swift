@@ -1,7 +1,7 @@
 import CEmbCacheSystem
 
-/// Threads whose work can wait a few milliseconds: commits, checkpoints,
-/// writing the output. On a machine with fewer cores than
+/// Threads whose work can wait a few milliseconds: commits and
+/// checkpoints. On a machine with fewer cores than
 /// busy threads, a request slot whose answer has arrived (or the provider
 /// itself, when it runs here) then gets a core before them, and sends its
 /// next request at once instead of after their time slice.
