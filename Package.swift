@@ -32,6 +32,9 @@ let package = Package(
         ),
         // C calls Swift's Glibc module leaves out; no library of its own.
         .systemLibrary(name: "CEmbCacheSystem"),
+        // The local encoder's elementwise kernels for AVX2 and FMA, chosen
+        // at run time (the package is built for baseline x86-64).
+        .target(name: "CEmbCacheKernels"),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -79,7 +82,10 @@ let package = Package(
         // Models run inside embcache: sentence-transformers BERT on the CPU.
         .target(
             name: "EmbCacheLocal",
-            dependencies: ["EmbCacheCore", "EmbCacheProviders", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "EmbCacheCore", "EmbCacheProviders", "CEmbCacheKernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // `embcache serve`: the cache behind an OpenAI-compatible endpoint.
         .target(

@@ -21,7 +21,12 @@ import Testing
         #expect(exponential(0) == 1)
     }
 
-    @Test func geluIsWithinAFewMillionthsOfTheExactOne() {
+    /// Both kernels: the Swift loop, and the C one for AVX2 and FMA where
+    /// this CPU has them.
+    static let geluKernels = hasAVX2FMA ? [false, true] : [false]
+
+    @Test(arguments: geluKernels)
+    func geluIsWithinAFewMillionthsOfTheExactOne(vectorised: Bool) {
         var values: [Float] = []
         var x: Float = -12
         while x <= 12 {
@@ -29,7 +34,7 @@ import Testing
             x += 0.00097
         }
         var output = values
-        output.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: $0.count) }
+        output.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: $0.count, vectorised: vectorised) }
         var worst = 0.0
         for (x, got) in zip(values, output) {
             let v = Double(x)
@@ -37,6 +42,19 @@ import Testing
             worst = max(worst, abs(Double(got) - want) / max(1, abs(v)))
         }
         #expect(worst < 3e-7, "largest error \(worst)")
+    }
+
+    /// The C kernel's last few floats (a masked load and store) are
+    /// computed like the rest, and nothing past the count is touched.
+    @Test(.enabled(if: hasAVX2FMA), arguments: [1, 7, 8, 9, 15, 16, 17, 384 * 3 + 5])
+    func theVectorisedGeluEndsWhereTheCountEnds(count: Int) {
+        let values = (0..<count + 8).map { Float($0 % 23) * 0.37 - 4 }
+        var swift = values
+        var c = values
+        swift.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: count, vectorised: false) }
+        c.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: count, vectorised: true) }
+        for i in 0..<count { #expect(abs(c[i] - swift[i]) <= 3e-7 * max(1, abs(values[i])), "at \(i)") }
+        #expect(c[count...] == values[count...])
     }
 
     @Test func softmaxRowsSumToOneAndKeepOrder() {
