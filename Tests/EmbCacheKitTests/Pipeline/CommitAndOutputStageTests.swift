@@ -96,17 +96,24 @@ import Testing
         #expect(store.committed.count == 60)
     }
 
+    /// Both stages over `windows` windows, one window a transaction (the
+    /// threshold is out of reach, the rows end each take), run to the end.
+    static func runOneWindowATransaction(_ store: RecordingStore, _ writer: RecordingWriter, windows: Int)
+        -> (CommitStage, OutputStage)
+    {
+        let output = OutputStage(writer: writer)
+        let queue = CommitQueue(capacity: 1, threshold: 1000)
+        let committer = CommitStage(store: store, queue: queue, output: output)
+        feed(queue, windows: windows)
+        committer.finish()
+        output.finish()
+        return (committer, output)
+    }
+
     @Test func afterAFailedCommitNothingMoreIsCommittedOrWritten() {
         let store = RecordingStore(failing: 2)
         let writer = RecordingWriter(store: store)
-        let output = OutputStage(writer: writer)
-        // One window a transaction: the threshold is out of reach, the
-        // rows end each take.
-        let queue = CommitQueue(capacity: 1, threshold: 1000)
-        let committer = CommitStage(store: store, queue: queue, output: output)
-        Self.feed(queue, windows: 5)
-        committer.finish()
-        output.finish()
+        let (committer, _) = Self.runOneWindowATransaction(store, writer, windows: 5)
         #expect((committer.failure as? Failure)?.what == "insert 2")
         // The first window was written; nothing after the failed insert
         // was committed (the first may have taken the second window's
@@ -120,12 +127,7 @@ import Testing
     @Test func afterAFailedWriteNothingMoreIsWrittenAndCommitsGoOn() {
         let store = RecordingStore()
         let writer = RecordingWriter(store: store, failing: 2)
-        let output = OutputStage(writer: writer)
-        let queue = CommitQueue(capacity: 1, threshold: 1000)
-        let committer = CommitStage(store: store, queue: queue, output: output)
-        Self.feed(queue, windows: 6)
-        committer.finish()
-        output.finish()
+        let (committer, output) = Self.runOneWindowATransaction(store, writer, windows: 6)
         #expect((output.failure as? Failure)?.what == "write 2")
         #expect(writer.windows == [["w0 t0", "w0 t1", "w0 t2"]])
         // Nothing computed is lost: every window's vectors are committed.
